@@ -1,0 +1,68 @@
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import type { FastifyInstance } from 'fastify';
+import { AppModule, AppModuleOptions } from './app.module';
+import { OidcIssuer } from './auth/oidc-issuer';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import { RequestValidationError } from './common/errors';
+import { requestIdFor } from './common/request-id';
+import { ApiValidationPipe } from './common/validation/api-validation.pipe';
+import { AppConfig, loadConfig } from './config/app-config';
+import { setupSwagger } from './swagger';
+
+export interface CreateAppOptions extends AppModuleOptions {
+  config?: AppConfig;
+}
+
+/**
+ * JSON bodies: an empty one is "no body" (the route decides whether that is allowed);
+ * malformed JSON is a 422 `json_invalid`, raised as our own error because Nest would
+ * turn Fastify's into a bare 400.
+ */
+function registerJsonParser(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    parseJson(request, body as string, (error, value) => {
+      if (!error) return done(null, value);
+      done(new RequestValidationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]), undefined);
+    });
+  });
+}
+
+/** Builds the HTTP application exactly as production runs it; tests call this too. */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = options.config ?? loadConfig();
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    // Slow clients must not hold sockets open: bound the request and idle phases.
+    requestTimeout: 30_000,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
+    bufferLogs: true,
+    bodyParser: false, // ours below: Nest's would reject an empty JSON body before the route decides
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalPipes(new ApiValidationPipe());
+  const fastify = app.getHttpAdapter().getInstance();
+  registerJsonParser(fastify);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  if (config.http.corsOrigins.length) {
+    app.enableCors({ origin: config.http.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
+  }
+  const issuer = app.get(OidcIssuer);
+  const metadata = issuer.configured ? await issuer.metadata().catch(() => undefined) : undefined;
+  setupSwagger(app, config, metadata);
+  await app.init();
+  return app;
+}

@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LoggingModule, LogSink } from './common/logging.module';
+
+export interface AppModuleOptions {
+  /** Where log lines go (tests capture them to check that no secret is ever logged). */
+  logSink?: LogSink;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config, options.logSink),
+        EventEmitterModule.forRoot(),
+        DatabaseModule.forRoot(),
+        HealthModule,
+        AuthModule,
+      ],
+    };
+  }
+}

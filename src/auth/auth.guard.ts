@@ -1,0 +1,35 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Authenticator } from './authenticator';
+import { IS_PUBLIC, USER_TOKEN_ONLY } from './decorators';
+import { AuthenticationFailedError, UserTokenRequiredError } from './errors';
+import { Principal } from './principal';
+
+interface AuthenticatedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  principal?: Principal;
+}
+
+/** Global and default-deny: a route is open only if it says `@Public()`. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authenticator: Authenticator,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    // Only HTTP is wired yet; any other transport is refused until it authenticates the same way.
+    if (context.getType() !== 'http') throw new AuthenticationFailedError('missing');
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    const principal = await this.authenticator.authenticate(Array.isArray(header) ? header[0] : header);
+    if (principal.scheme === 'api-key' && this.reflector.getAllAndOverride<boolean>(USER_TOKEN_ONLY, targets)) {
+      throw new UserTokenRequiredError();
+    }
+    request.principal = principal;
+    return true;
+  }
+}

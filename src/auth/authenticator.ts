@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import passport from 'passport';
+import { AuthenticationFailedError, AuthFailureReason } from './errors';
+import { Credential, CredentialKind, parseAuthorization, Principal } from './principal';
+
+const STRATEGY: Record<CredentialKind, string> = { 'api-key': 'api-key', jwt: 'jwt', opaque: 'oauth2' };
+
+const DETAIL: Partial<Record<AuthFailureReason, string>> = {
+  missing: 'Not authenticated',
+  expired: 'Token expired',
+  not_configured: 'This kind of token is not accepted: no identity provider is configured for it',
+  idp_unavailable: 'Could not verify the token: the identity provider is unavailable',
+};
+
+function failure(reason: AuthFailureReason, fallback = 'Invalid or expired credentials'): AuthenticationFailedError {
+  return new AuthenticationFailedError(reason, DETAIL[reason] ?? fallback);
+}
+
+/** What passport reports when a strategy refuses without an error (passport-jwt's `info`). */
+function reasonOf(info: unknown): AuthFailureReason {
+  const name = (info as { name?: unknown })?.name;
+  return name === 'TokenExpiredError' ? 'expired' : 'invalid_token';
+}
+
+/**
+ * Turns an `Authorization` value into a Principal through the passport strategy for its
+ * shape. Strategies see a request holding that one header and nothing else, so no
+ * strategy can pick a credential from the query string or the body.
+ */
+@Injectable()
+export class Authenticator {
+  authenticate(authorization: string | undefined): Promise<Principal> {
+    const credential = parseAuthorization(authorization);
+    if (!credential) return Promise.reject(failure(authorization ? 'malformed' : 'missing'));
+    return this.run(credential);
+  }
+
+  private run(credential: Credential): Promise<Principal> {
+    const request = { headers: { authorization: `Bearer ${credential.token}` }, query: {}, body: {} };
+    return new Promise((resolve, reject) => {
+      const callback = (error: unknown, principal: Principal | false, info: unknown) => {
+        if (error instanceof AuthenticationFailedError) return reject(failure(error.reason, error.detail));
+        if (error) return reject(error);
+        if (!principal) return reject(failure(reasonOf(info)));
+        resolve(principal);
+      };
+      const handler = passport.authenticate(STRATEGY[credential.kind], { session: false }, callback) as (
+        req: unknown,
+        res: unknown,
+        next: (error?: unknown) => void,
+      ) => void;
+      handler(request, {}, reject);
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Principal } from './principal';
+
+export const IS_PUBLIC = 'auth:isPublic';
+export const USER_TOKEN_ONLY = 'auth:userTokenOnly';
+
+/** The OpenAPI security scheme names of API.md §2. */
+export const SECURITY_SCHEMES = { oauth2: 'OAuth2', bearer: 'BearerAuth', apiKey: 'APIKeyAuth' } as const;
+export const OAUTH2_SCOPES = ['openid', 'email', 'profile'];
+
+/** No credential needed (health, docs). Everything else is denied by default. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+const detailSchema = {
+  type: 'object',
+  properties: { detail: { type: 'string' } },
+  required: ['detail'],
+};
+
+/** Declares, in one place, which schemes a route accepts — for the guard and for Swagger UI. */
+export function Authenticated(options: { userTokenOnly?: boolean } = {}): MethodDecorator & ClassDecorator {
+  const decorators = [
+    SetMetadata(USER_TOKEN_ONLY, options.userTokenOnly === true),
+    ApiSecurity(SECURITY_SCHEMES.oauth2, OAUTH2_SCOPES),
+    ApiSecurity(SECURITY_SCHEMES.bearer),
+    ApiUnauthorizedResponse({
+      description: 'No credential, or an invalid, expired or revoked one (`WWW-Authenticate: Bearer`)',
+      schema: { ...detailSchema, example: { detail: 'Not authenticated' } },
+    }),
+  ];
+  if (options.userTokenOnly) {
+    decorators.push(
+      ApiForbiddenResponse({
+        description: 'An API key was used where only user tokens are accepted',
+        schema: { ...detailSchema, example: { detail: 'API keys cannot manage keys: use an OAuth2 or JWT user token for /api/v1/auth/*' } },
+      }),
+    );
+  } else {
+    decorators.push(ApiSecurity(SECURITY_SCHEMES.apiKey));
+  }
+  return applyDecorators(...decorators);
+}
+
+/** The authenticated caller, set by the global guard. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const request = context.switchToHttp().getRequest<{ principal?: Principal }>();
+  if (!request.principal) throw new Error('CurrentPrincipal used on a route the auth guard did not authenticate');
+  return request.principal;
+});

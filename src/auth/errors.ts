@@ -1,0 +1,57 @@
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../common/errors';
+
+/** Why a credential was refused: for logs and metrics only; the caller gets a generic detail. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'unknown_key'
+  | 'revoked'
+  | 'inactive_user'
+  | 'expired'
+  | 'invalid_token'
+  | 'inactive_token'
+  | 'not_configured'
+  | 'idp_unavailable';
+
+export class AuthenticationFailedError extends UnauthorizedError {
+  override readonly code = 'authentication_failed';
+
+  constructor(
+    readonly reason: AuthFailureReason,
+    detail = 'Invalid or expired credentials',
+  ) {
+    super(detail);
+  }
+}
+
+export class UserTokenRequiredError extends ForbiddenError {
+  override readonly code = 'user_token_required';
+
+  constructor() {
+    super('API keys cannot manage keys: use an OAuth2 or JWT user token for /api/v1/auth/*');
+  }
+}
+
+export class ApiKeyNotFoundError extends NotFoundError {
+  override readonly code = 'api_key_not_found';
+
+  constructor() {
+    super('API key not found');
+  }
+}
+
+export class ApiKeyLimitError extends ConflictError {
+  override readonly code = 'api_key_limit';
+
+  constructor(max: number) {
+    super(`At most ${max} active API keys per user: revoke one first`);
+  }
+}
+
+export class ApiKeyRevokedError extends ConflictError {
+  override readonly code = 'api_key_revoked';
+
+  constructor() {
+    super('A revoked API key cannot be the default');
+  }
+}

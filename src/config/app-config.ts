@@ -1,0 +1,169 @@
+/**
+ * The gateway's configuration: the environment of API.md §7, parsed and validated once
+ * at start-up. This is the only place that reads `process.env`.
+ */
+export interface AppConfig {
+  readonly http: { port: number; host: string; bodyLimitBytes: number; trustProxy: boolean; corsOrigins: string[] };
+  readonly database: { url?: string; dataDir: string; poolSize: number };
+  readonly proxyRouter: {
+    url?: string;
+    username?: string;
+    password?: string;
+    timeoutMs: number;
+    sessionOpenTimeoutMs: number;
+  };
+  readonly oidc: {
+    issuerUrl?: string;
+    clientId?: string;
+    clientSecret?: string;
+    audience?: string;
+    swaggerClientId?: string;
+  };
+  readonly apiKeys: { pepper?: string; maxPerUser: number };
+  readonly microservice: { natsUrl?: string; host: string; port: number };
+  readonly sessions: {
+    minDurationS: number;
+    maxDurationS: number;
+    pingTimeoutMs: number;
+    sweepIntervalS: number;
+    chainThrottleCooldownS: number;
+  };
+  readonly modelsCacheTtlS: number;
+  readonly rateLimitPerMin: number;
+  readonly redisUrl?: string;
+  readonly metricsToken?: string;
+  readonly logLevel: LogLevel;
+  readonly shutdownGraceMs: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads one variable; empty strings count as unset so `FOO=` in a .env file is harmless. */
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function fail(name: string, expected: string, value: string): never {
+  // Secrets never reach this message: only non-secret variables are validated by shape.
+  throw new ConfigError(`Invalid environment variable ${name}: expected ${expected}, got '${value}'`);
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) fail(name, `an integer from ${min} to ${max}`, value);
+  const n = Number(value);
+  if (n < min || n > max) fail(name, `an integer from ${min} to ${max}`, value);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  return fail(name, 'true or false', value);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return fail(name, `a URL (${protocols.join(', ')})`, redactUrl(value));
+  }
+  if (!protocols.includes(parsed.protocol)) fail(name, `a URL (${protocols.join(', ')})`, redactUrl(value));
+  return value.replace(/\/+$/, '');
+}
+
+/** URLs may carry credentials (postgres://user:pass@…): never echo them. */
+function redactUrl(value: string): string {
+  return value.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) fail(name, `one of ${allowed.join(', ')}`, value);
+  return value as T;
+}
+
+function list(env: Env, name: string): string[] {
+  return (raw(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const minDurationS = int(env, 'SESSION_MIN_DURATION_S', 60, 1, 31_536_000);
+  const maxDurationS = int(env, 'SESSION_MAX_DURATION_S', 86_400, 1, 31_536_000);
+  if (maxDurationS < minDurationS) {
+    fail('SESSION_MAX_DURATION_S', `a value >= SESSION_MIN_DURATION_S (${minDurationS})`, String(maxDurationS));
+  }
+  const corsOrigins = list(env, 'CORS_ORIGINS');
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) fail('CORS_ORIGINS', 'comma-separated origins like https://app.example.com', origin);
+  }
+  const oidcIssuer = url(env, 'OIDC_ISSUER_URL', ['http:', 'https:']);
+  return Object.freeze({
+    http: {
+      port: int(env, 'PORT', 3000, 0, 65_535),
+      host: raw(env, 'HOST') ?? '0.0.0.0',
+      bodyLimitBytes: 64 * 1024,
+      trustProxy: bool(env, 'TRUST_PROXY', false),
+      corsOrigins,
+    },
+    database: {
+      url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+      dataDir: raw(env, 'DATA_DIR') ?? './data',
+      poolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
+    },
+    proxyRouter: {
+      url: url(env, 'PROXY_ROUTER_URL', ['http:', 'https:']),
+      username: raw(env, 'PROXY_ROUTER_USERNAME'),
+      password: raw(env, 'PROXY_ROUTER_PASSWORD'),
+      timeoutMs: int(env, 'PROXY_ROUTER_TIMEOUT_MS', 10_000, 1, 3_600_000),
+      sessionOpenTimeoutMs: int(env, 'SESSION_OPEN_TIMEOUT_MS', 180_000, 1, 3_600_000),
+    },
+    oidc: {
+      issuerUrl: oidcIssuer,
+      clientId: raw(env, 'OIDC_CLIENT_ID'),
+      clientSecret: raw(env, 'OIDC_CLIENT_SECRET'),
+      audience: raw(env, 'OIDC_AUDIENCE'),
+      swaggerClientId: raw(env, 'OIDC_SWAGGER_CLIENT_ID'),
+    },
+    apiKeys: { pepper: raw(env, 'API_KEY_PEPPER'), maxPerUser: int(env, 'MAX_KEYS_PER_USER', 20, 1, 10_000) },
+    microservice: {
+      natsUrl: url(env, 'NATS_URL', ['nats:', 'tls:', 'ws:', 'wss:']),
+      host: raw(env, 'MICROSERVICE_HOST') ?? '127.0.0.1',
+      port: int(env, 'MICROSERVICE_PORT', 3001, 0, 65_535),
+    },
+    sessions: {
+      minDurationS,
+      maxDurationS,
+      pingTimeoutMs: int(env, 'PING_TIMEOUT_MS', 30_000, 1, 3_600_000),
+      sweepIntervalS: int(env, 'SESSION_SWEEP_INTERVAL_S', 60, 1, 86_400),
+      chainThrottleCooldownS: int(env, 'CHAIN_THROTTLE_COOLDOWN_S', 20, 0, 86_400),
+    },
+    modelsCacheTtlS: int(env, 'MODELS_CACHE_TTL_S', 60, 0, 86_400),
+    rateLimitPerMin: int(env, 'RATE_LIMIT_PER_MIN', 600, 1, 10_000_000),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    metricsToken: raw(env, 'METRICS_TOKEN'),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  });
+}
+
+/** Injection token for the typed configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

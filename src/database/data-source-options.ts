@@ -1,0 +1,43 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { ApiKey } from '../auth/api-key.entity';
+import { User } from '../auth/user.entity';
+import { Session } from '../session/session.entity';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+
+/** Listed explicitly (no globs) so ts-jest, ts sources and dist/ all load the same set. */
+export const ENTITIES = [User, ApiKey, Session];
+export const MIGRATIONS = [InitialSchema1764000000000];
+
+export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    // The pool is sized by DB_POOL_SIZE; a request never waits long for a connection.
+    extra: { max: poolSize, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 },
+  };
+}
+
+/** Arbitrary constant: the advisory lock key under which instances run migrations. */
+const MIGRATION_LOCK_KEY = 727_001;
+
+/**
+ * Runs pending migrations under an advisory lock, so several instances starting at once
+ * on one PostgreSQL migrate once (on the embedded database the process is alone).
+ */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    await runner.release();
+  }
+}

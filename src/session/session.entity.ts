@@ -1,0 +1,69 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export const SESSION_STATUSES = ['opening', 'active', 'replacing', 'closing', 'closed', 'expired', 'failed'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+export type SessionKind = 'model' | 'bid';
+
+/**
+ * One on-chain session (or the intent to open one) bound to an API key. The partial
+ * unique index `uq_sessions_live_per_key` allows one `opening`/`active` row per key.
+ */
+@Entity({ name: 'sessions' })
+export class Session {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column('uuid', { name: 'api_key_id' })
+  apiKeyId: string;
+
+  @Column('uuid', { name: 'user_id' })
+  userId: string;
+
+  @Column('varchar', { length: 8 })
+  kind: SessionKind;
+
+  @Column('varchar', { name: 'model_id', length: 66, nullable: true })
+  modelId: string | null;
+
+  @Column('varchar', { name: 'bid_id', length: 66, nullable: true })
+  bidId: string | null;
+
+  @Column('varchar', { length: 42, nullable: true })
+  provider: string | null;
+
+  @Column('varchar', { name: 'chain_session_id', length: 66, nullable: true })
+  chainSessionId: string | null;
+
+  @Column('varchar', { length: 16 })
+  status: SessionStatus;
+
+  @Column('integer', { name: 'session_duration' })
+  sessionDuration: number;
+
+  @Column('boolean', { name: 'direct_payment', default: false })
+  directPayment: boolean;
+
+  @Column('boolean', { default: false })
+  failover: boolean;
+
+  @Column('timestamptz', { name: 'open_requested_at', nullable: true })
+  openRequestedAt: Date | null;
+
+  @Column('timestamptz', { name: 'opened_at', nullable: true })
+  openedAt: Date | null;
+
+  @Column('timestamptz', { name: 'expires_at', nullable: true })
+  expiresAt: Date | null;
+
+  @Column('timestamptz', { name: 'closed_at', nullable: true })
+  closedAt: Date | null;
+
+  @Column('text', { name: 'failure_reason', nullable: true })
+  failureReason: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
