@@ -1,6 +1,7 @@
 /** Two projects: fast unit specs beside the code, e2e suites against real services. */
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }];
-// Type checking runs once for the whole tree (`npm run typecheck`), not per file.
+// Transpile only (tsconfig has isolatedModules): type checking runs once for the whole tree
+// (`npm run typecheck`), not per test file.
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   projects: [
     {

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -10,6 +10,8 @@ import { LoggingModule, LogSink } from './common/logging.module';
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them to check that no secret is ever logged). */
   logSink?: LogSink;
+  /** Extra modules mounted in the same pipeline (tests mount probe routes this way). */
+  extraImports?: ModuleMetadata['imports'];
 }
 
 @Module({})
@@ -24,6 +26,7 @@ export class AppModule {
         DatabaseModule.forRoot(),
         HealthModule,
         AuthModule,
+        ...(options.extraImports ?? []),
       ],
     };
   }

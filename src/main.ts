@@ -13,9 +13,25 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await createApp({ config });
-  app.enableShutdownHooks();
+  const logger = new Logger('Bootstrap');
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    // A second signal while closing means "now": the operator has stopped waiting.
+    if (closing) process.exit(1);
+    closing = true;
+    logger.log(`${signal}: shutting down`);
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
   await app.listen(config.http.port, config.http.host);
-  new Logger('Bootstrap').log(`Gateway listening on ${await app.getUrl()} (docs at /docs)`);
+  logger.log(`Gateway listening on ${await app.getUrl()} (docs at /docs)`);
 }
 
 void bootstrap();

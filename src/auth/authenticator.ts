@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import passport from 'passport';
 import { AuthenticationFailedError, AuthFailureReason } from './errors';
 import { Credential, CredentialKind, parseAuthorization, Principal } from './principal';
+import { ApiKeyStrategy } from './strategies/api-key.strategy';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { OAuth2Strategy } from './strategies/oauth2.strategy';
 
 const STRATEGY: Record<CredentialKind, string> = { 'api-key': 'api-key', jwt: 'jwt', opaque: 'oauth2' };
 
@@ -29,6 +32,19 @@ function reasonOf(info: unknown): AuthFailureReason {
  */
 @Injectable()
 export class Authenticator {
+  /**
+   * This app's own registry of strategies. Strategies also register themselves in passport's
+   * global singleton, where the last app built in a process (tests run several, each with its
+   * own configuration) would silently replace every other app's strategies.
+   */
+  private readonly passport = new passport.Passport();
+
+  constructor(apiKey: ApiKeyStrategy, jwt: JwtStrategy, oauth2: OAuth2Strategy) {
+    this.passport.use(STRATEGY['api-key'], apiKey);
+    this.passport.use(STRATEGY.jwt, jwt);
+    this.passport.use(STRATEGY.opaque, oauth2);
+  }
+
   authenticate(authorization: string | undefined): Promise<Principal> {
     const credential = parseAuthorization(authorization);
     if (!credential) return Promise.reject(failure(authorization ? 'malformed' : 'missing'));
@@ -44,7 +60,7 @@ export class Authenticator {
         if (!principal) return reject(failure(reasonOf(info)));
         resolve(principal);
       };
-      const handler = passport.authenticate(STRATEGY[credential.kind], { session: false }, callback) as (
+      const handler = this.passport.authenticate(STRATEGY[credential.kind], { session: false }, callback) as (
         req: unknown,
         res: unknown,
         next: (error?: unknown) => void,

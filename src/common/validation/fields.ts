@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { Equals, IsDefined, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateBy, ValidateIf } from 'class-validator';
+import { Equals, IS_DEFINED, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 
 /**
  * Field decorators that validate the way the API contract (pydantic-style) reads input:
@@ -13,9 +13,15 @@ interface FieldOptions {
 
 const DECIMAL_INTEGER = /^[+-]?\d+$/;
 
-/** Present-or-required: `undefined` is "not sent"; `null` is a value that fails the type check. */
+/**
+ * Present-or-required: `undefined` is "not sent"; `null` is a value that fails the type check
+ * (as pydantic reads it), so "required" cannot be class-validator's IsDefined, which refuses
+ * null as missing. The constraint keeps IsDefined's name: the pipe maps it to `missing`.
+ */
+const required = ValidateBy({ name: IS_DEFINED, validator: { validate: (value) => value !== undefined } });
+
 function presence(optional: boolean | undefined): PropertyDecorator {
-  return optional ? ValidateIf((_, value) => value !== undefined) : IsDefined();
+  return optional ? ValidateIf((_, value) => value !== undefined) : required;
 }
 
 export function IntField(options: FieldOptions & { min?: number; max?: number } = {}): PropertyDecorator {
