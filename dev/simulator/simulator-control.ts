@@ -1,0 +1,116 @@
+import { type ChatBehaviour, ChatRules } from './chat-behaviour';
+import { type FailNextOptions, FaultPlan, type HangNextOptions, type OperationCounts, type SimOperation } from './fault-plan';
+import { HeldResponses } from './http-io';
+import type { MarketplaceStore } from './marketplace';
+import type { SessionLedger, SessionRecord } from './session-ledger';
+import { WriteGate } from './write-gate';
+
+export interface CommitSessionOptions {
+  /** Open with this bid … */
+  bidId?: string;
+  /** … or with the best live bid of this model. */
+  modelId?: string;
+  sessionDuration: number | bigint;
+}
+
+/**
+ * Test-side control of a running simulator. Everything here is also reachable over HTTP
+ * under `/__sim/` (see control-routes.ts) for a simulator in another process.
+ */
+export class SimulatorControl {
+  readonly plan = new FaultPlan();
+  readonly gate = new WriteGate();
+  readonly chatRules = new ChatRules();
+  readonly held = new HeldResponses();
+
+  constructor(
+    private readonly store: MarketplaceStore,
+    private readonly ledger: SessionLedger,
+  ) {}
+
+  /** Delay before the operation answers (for chat: before the first chunk, inside the session's turn). */
+  setLatency(op: SimOperation, ms: number): void {
+    this.plan.setLatency(op, ms);
+  }
+
+  /** The next `times` calls of `op` answer `status` with `{"error": error}` (or `body`). */
+  failNext(op: SimOperation, options?: FailNextOptions): void {
+    this.plan.failNext(op, options);
+  }
+
+  /** The next `times` calls of `op` are never answered (with `commit`, writes still land). */
+  hangNext(op: SimOperation, options?: HangNextOptions): void {
+    this.plan.hangNext(op, options);
+  }
+
+  /** More than `maxConcurrentWrites` overlapping opens/closes → the extras fail; null turns it off. */
+  setNonceConflict(maxConcurrentWrites: number | null): void {
+    this.gate.setLimit(maxConcurrentWrites);
+  }
+
+  /** `sessionId` or `*` (every session without its own rule); null restores normal answers. */
+  setChatBehaviour(sessionId: string, behaviour: ChatBehaviour | null): void {
+    this.chatRules.set(sessionId, behaviour);
+  }
+
+  /** Moves the session's EndsAt to now (or to `endsAt`, which may exceed 2^53). */
+  expireSession(sessionId: string, endsAt?: bigint): SessionRecord {
+    return this.ledger.setEndsAt(sessionId.toLowerCase(), endsAt ?? this.ledger.now());
+  }
+
+  setSessionEndsAt(sessionId: string, endsAt: bigint): SessionRecord {
+    return this.ledger.setEndsAt(sessionId.toLowerCase(), endsAt);
+  }
+
+  /** The node (its expiry job, or another client of the wallet) closed the session. */
+  closeSessionByNode(sessionId: string): SessionRecord {
+    return this.ledger.closeByNode(sessionId.toLowerCase());
+  }
+
+  /** A session opened on chain by the wallet without any HTTP call (an "unknown" session). */
+  commitSession(options: CommitSessionOptions): SessionRecord {
+    const duration = BigInt(options.sessionDuration);
+    if (options.bidId) return this.ledger.openByBid(options.bidId.toLowerCase(), duration);
+    if (options.modelId) return this.ledger.openByModel(options.modelId.toLowerCase(), duration);
+    throw new RangeError('commitSession needs a bidId or a modelId');
+  }
+
+  getSession(sessionId: string): SessionRecord | undefined {
+    return this.ledger.get(sessionId.toLowerCase());
+  }
+
+  sessions(): SessionRecord[] {
+    return this.ledger.all();
+  }
+
+  deleteBid(bidId: string): void {
+    this.store.deleteBid(bidId, this.ledger.now());
+  }
+
+  deleteModel(modelId: string): void {
+    this.store.deleteModel(modelId, this.ledger.now());
+  }
+
+  counts(): OperationCounts {
+    return this.plan.counts();
+  }
+
+  resetCounts(): void {
+    this.plan.resetCounts();
+  }
+
+  /** Drops every request held by a hang (the clients see their connection reset). */
+  releaseHeld(): void {
+    this.held.releaseAll();
+  }
+
+  /** Back to the seeded marketplace, no sessions, no faults, zero counters. */
+  reset(): void {
+    this.plan.reset();
+    this.gate.setLimit(null);
+    this.chatRules.clear();
+    this.ledger.clear();
+    this.store.reset();
+    this.held.releaseAll();
+  }
+}
