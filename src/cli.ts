@@ -50,10 +50,73 @@ function required(args: Args, flag: string): string {
 @Module({})
 class CliModule {}
 
-async function run(args: Args, out: (line: string) => void): Promise<void> {
+type Command =
+  | { name: 'keys create'; user: string; keyName?: string; json: boolean }
+  | { name: 'keys list'; user: string; json: boolean }
+  | { name: 'keys revoke'; keyId: string }
+  | { name: 'users deactivate'; user: string; issuer: string };
+
+/** Checked before anything starts: a usage error costs no database. */
+export function commandOf(args: Args): Command {
   const [noun, verb, target] = args.positional;
-  const command = `${noun ?? ''} ${verb ?? ''}`;
-  if (!['keys create', 'keys list', 'keys revoke', 'users deactivate'].includes(command)) throw new UsageError('unknown command');
+  const json = args.flags.json === true;
+  switch (`${noun ?? ''} ${verb ?? ''}`) {
+    case 'keys create':
+      return { name: 'keys create', user: required(args, 'user'), keyName: optional(args, 'name'), json };
+    case 'keys list':
+      return { name: 'keys list', user: required(args, 'user'), json };
+    case 'keys revoke':
+      if (!target) throw new UsageError('keys revoke needs a key id');
+      return { name: 'keys revoke', keyId: target };
+    case 'users deactivate':
+      if (!target) throw new UsageError('users deactivate needs a user name');
+      return { name: 'users deactivate', user: target, issuer: optional(args, 'issuer') ?? LOCAL_ISSUER };
+    default:
+      throw new UsageError('unknown command');
+  }
+}
+
+function optional(args: Args, flag: string): string | undefined {
+  const value = args.flags[flag];
+  return typeof value === 'string' ? value : undefined;
+}
+
+async function execute(command: Command, users: UserService, keys: ApiKeyService, out: (line: string) => void): Promise<void> {
+  switch (command.name) {
+    case 'keys create': {
+      const user = await users.resolve(LOCAL_ISSUER, command.user);
+      const { apiKey, key } = await keys.create(user.id, command.keyName);
+      // The key on a line of its own (or JSON), so scripts can capture it.
+      out(command.json ? JSON.stringify({ id: apiKey.id, key, key_prefix: displayPrefix(apiKey.keyPrefix) }) : key);
+      return;
+    }
+    case 'keys list': {
+      const user = await users.resolve(LOCAL_ISSUER, command.user);
+      const rows = (await keys.list(user.id)).map((k) => ({
+        id: k.id,
+        name: k.name,
+        key_prefix: displayPrefix(k.keyPrefix),
+        is_default: k.isDefault,
+        is_active: k.isActive,
+      }));
+      if (command.json) out(JSON.stringify(rows));
+      else for (const r of rows) out(`${r.id}  ${r.key_prefix}  ${r.is_active ? 'active ' : 'revoked'}${r.is_default ? '  default' : ''}  ${r.name ?? ''}`);
+      return;
+    }
+    case 'keys revoke': {
+      const key = await keys.revokeById(command.keyId);
+      out(`revoked ${displayPrefix(key.keyPrefix)} (${key.id})`);
+      return;
+    }
+    case 'users deactivate': {
+      const user = await users.deactivate(command.issuer, command.user);
+      out(`deactivated ${user.subject} (${user.id})`);
+    }
+  }
+}
+
+async function run(args: Args, out: (line: string) => void): Promise<void> {
+  const command = commandOf(args);
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(
     {
@@ -68,31 +131,7 @@ async function run(args: Args, out: (line: string) => void): Promise<void> {
     { logger: ['error', 'warn'] },
   );
   try {
-    const users = app.get(UserService);
-    const keys = app.get(ApiKeyService);
-    const json = args.flags.json === true;
-    if (command === 'keys create') {
-      const user = await users.resolve(LOCAL_ISSUER, required(args, 'user'));
-      const name = typeof args.flags.name === 'string' ? args.flags.name : undefined;
-      const { apiKey, key } = await keys.create(user.id, name);
-      // The key on a line of its own (or JSON), so scripts can capture it.
-      out(json ? JSON.stringify({ id: apiKey.id, key, key_prefix: displayPrefix(apiKey.keyPrefix) }) : key);
-    } else if (command === 'keys list') {
-      const user = await users.resolve(LOCAL_ISSUER, required(args, 'user'));
-      const list = await keys.list(user.id);
-      const rows = list.map((k) => ({ id: k.id, name: k.name, key_prefix: displayPrefix(k.keyPrefix), is_default: k.isDefault, is_active: k.isActive }));
-      if (json) out(JSON.stringify(rows));
-      else for (const r of rows) out(`${r.id}  ${r.key_prefix}  ${r.is_active ? 'active ' : 'revoked'}${r.is_default ? '  default' : ''}  ${r.name ?? ''}`);
-    } else if (command === 'keys revoke') {
-      if (!target) throw new UsageError('keys revoke needs a key id');
-      const key = await keys.revokeById(target);
-      out(`revoked ${displayPrefix(key.keyPrefix)} (${key.id})`);
-    } else {
-      if (!target) throw new UsageError('users deactivate needs a user name');
-      const issuer = typeof args.flags.issuer === 'string' ? args.flags.issuer : LOCAL_ISSUER;
-      const user = await users.deactivate(issuer, target);
-      out(`deactivated ${user.subject} (${user.id})`);
-    }
+    await execute(command, app.get(UserService), app.get(ApiKeyService), out);
   } finally {
     await app.close();
   }
