@@ -1,0 +1,45 @@
+import { ProviderNotConfiguredError } from './errors';
+import { ProviderAdapter } from './provider.adapter';
+import type { Bid, Model, OnChainSession, PingResult, RatedBid } from './provider.types';
+
+const refuse = (): Promise<never> => Promise.reject(new ProviderNotConfiguredError());
+
+/** Without PROXY_ROUTER_URL every call fails at once with a 503 "proxy-router not configured". */
+export class NotConfiguredProviderAdapter extends ProviderAdapter {
+  listModels(): Promise<Model[]> {
+    return refuse();
+  }
+  listBids(): Promise<Bid[]> {
+    return refuse();
+  }
+  ratedBids(): Promise<RatedBid[]> {
+    return refuse();
+  }
+  getBid(): Promise<Bid | null> {
+    return refuse();
+  }
+  openSessionByModel(): Promise<string> {
+    return refuse();
+  }
+  openSessionByBid(): Promise<string> {
+    return refuse();
+  }
+  closeSession(): Promise<{ alreadyClosed: boolean }> {
+    return refuse();
+  }
+  getSession(): Promise<OnChainSession | null> {
+    return refuse();
+  }
+  walletAddress(): Promise<string> {
+    return refuse();
+  }
+  walletSessions(): Promise<OnChainSession[]> {
+    return refuse();
+  }
+  ping(): Promise<PingResult> {
+    return refuse();
+  }
+  health(): Promise<void> {
+    return refuse();
+  }
+}

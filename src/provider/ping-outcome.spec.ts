@@ -1,0 +1,29 @@
+import { firstDataPayload, pingFailure, pingFromBody, pingFromEvent } from './ping-outcome';
+
+describe('ping outcome', () => {
+  it('finds the first complete data line, across chunk boundaries and CRLF', () => {
+    expect(firstDataPayload('data: {"a"')).toBeUndefined();
+    expect(firstDataPayload(': comment\n\ndata: {"a":1}\n')).toBe('{"a":1}');
+    expect(firstDataPayload('event: x\r\ndata:[DONE]\r\n')).toBe('[DONE]');
+  });
+
+  it('takes any chunk but an error as alive', () => {
+    expect(pingFromEvent('{"choices":[{"delta":{"content":"Hi"}}]}')).toEqual({ kind: 'alive' });
+    expect(pingFromEvent('[DONE]')).toEqual({ kind: 'alive' });
+    expect(pingFromBody('{"choices":[{"message":{"content":"Hi"}}]}')).toEqual({ kind: 'alive' });
+  });
+
+  it('reads error events and error answers', () => {
+    expect(pingFromEvent('{"error":"provider error: model backend returned 502"}')).toEqual({
+      kind: 'dead',
+      reason: 'the provider failed while answering',
+    });
+    expect(pingFromEvent('{"error":{"message":"session expired"}}')).toEqual({ kind: 'expired' });
+    expect(pingFailure('session expired', 500)).toEqual({ kind: 'expired' });
+    expect(pingFailure('session not found', 500)).toEqual({ kind: 'dead', reason: 'session not found' });
+    expect(pingFailure('provider error: http://10.1.2.3:8080 refused', 502)).toEqual({
+      kind: 'dead',
+      reason: 'the node or the provider failed (HTTP 502)',
+    });
+  });
+});

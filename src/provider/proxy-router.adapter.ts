@@ -1,0 +1,190 @@
+import { Logger, type LoggerService, type OnModuleDestroy } from '@nestjs/common';
+import { DomainError } from '../common/errors';
+import { OutcomeUnknownError, ProviderUnreachableError, ProviderUpstreamError, type WriteOperation } from './errors';
+import { classifyNodeMessage, readFailure, writeFailure } from './node-errors';
+import { collectPages } from './pagination';
+import { ProviderAdapter } from './provider.adapter';
+import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './provider.types';
+import { type Deadlines, ProxyRouterClient, type ResilienceOptions } from './proxy-router.client';
+import { type EndpointSettings, endpointFrom } from './proxy-router.endpoint';
+import { MAX_PAGE_SIZE, NodePaths } from './proxy-router.paths';
+import * as wire from './proxy-router.wire';
+import { Redaction } from './redaction';
+import { SessionPing } from './session-ping';
+import { type NodeAnswer, type NodeRequest, TransportFailure } from './transport';
+import { WireFormatError } from './wire-values';
+
+export type ProxyRouterSettings = EndpointSettings & { timeoutMs: number; sessionOpenTimeoutMs: number };
+
+export interface ProxyRouterAdapterOptions extends ResilienceOptions {
+  /** Items per page of the node's listings (its maximum, 255, by default). */
+  pageSize?: number;
+  logger?: Pick<LoggerService, 'warn'>;
+}
+
+const isSuccess = (answer: NodeAnswer): boolean => answer.status >= 200 && answer.status < 300;
+
+/**
+ * {@link ProviderAdapter} over the proxy-router's HTTP API. Knows its paths and JSON;
+ * turns every answer into domain values or typed errors. Upstream texts are logged
+ * (scrubbed) at warn and never reach an error's detail.
+ */
+export class ProxyRouterAdapter extends ProviderAdapter implements OnModuleDestroy {
+  private readonly client: ProxyRouterClient;
+  private readonly pinger: SessionPing;
+  private readonly redaction: Redaction;
+  private readonly logger: Pick<LoggerService, 'warn'>;
+  private readonly pageSize: number;
+  private wallet?: Promise<string>;
+
+  constructor(settings: ProxyRouterSettings, options: ProxyRouterAdapterOptions = {}) {
+    super();
+    const endpoint = endpointFrom(settings);
+    const deadlines: Deadlines = { readMs: settings.timeoutMs, writeMs: settings.sessionOpenTimeoutMs };
+    this.logger = options.logger ?? new Logger('ProxyRouter');
+    this.redaction = new Redaction(endpoint.secrets);
+    this.client = new ProxyRouterClient(endpoint, deadlines, this.logger, options);
+    this.pinger = new SessionPing(this.client, this.logger, this.redaction);
+    this.pageSize = Math.min(options.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+  }
+
+  listModels(): Promise<Model[]> {
+    const page = (offset: number, limit: number) => this.read('models', NodePaths.models({ offset, limit }), wire.modelsFromBody);
+    return this.listing(page, (model) => model.id);
+  }
+
+  listBids(modelId: string): Promise<Bid[]> {
+    const page = (offset: number, limit: number) => this.read('bids', NodePaths.bids(modelId, { offset, limit }), wire.bidsFromBody);
+    return this.listing(page, (bid) => bid.id);
+  }
+
+  ratedBids(modelId: string): Promise<RatedBid[]> {
+    return this.read('ratedBids', NodePaths.ratedBids(modelId), wire.ratedBidsFromBody);
+  }
+
+  getBid(bidId: string): Promise<Bid | null> {
+    return this.read('bid', NodePaths.bid(bidId), wire.bidFromBody);
+  }
+
+  async getSession(sessionId: string): Promise<OnChainSession | null> {
+    const request = get('session', NodePaths.session(sessionId));
+    const answer = await this.client.read(request);
+    if (isSuccess(answer)) return this.parse(request, answer, wire.sessionFromBody);
+    // The node answers an unknown id with a 500 "session not found".
+    if (classifyNodeMessage(wire.errorMessageFromBody(answer.text)) === 'session_not_found') return null;
+    throw this.failedRead(request, answer);
+  }
+
+  walletAddress(): Promise<string> {
+    // The wallet never changes while the node runs; a failed lookup is not remembered.
+    this.wallet ??= this.read('wallet', NodePaths.wallet(), wire.walletAddressFromBody).catch((error: unknown) => {
+      this.wallet = undefined;
+      throw error;
+    });
+    return this.wallet;
+  }
+
+  async walletSessions(): Promise<OnChainSession[]> {
+    const user = await this.walletAddress();
+    const page = (offset: number, limit: number) =>
+      this.read('userSessions', NodePaths.userSessions(user, { offset, limit }), wire.sessionsFromBody);
+    return this.listing(page, (session) => session.id);
+  }
+
+  openSessionByModel(modelId: string, options: OpenByModelOptions): Promise<string> {
+    const body = { sessionDuration: options.sessionDuration, directPayment: options.directPayment, failover: options.failover };
+    return this.open(post('openModel', NodePaths.openByModel(modelId), body));
+  }
+
+  openSessionByBid(bidId: string, options: OpenByBidOptions): Promise<string> {
+    return this.open(post('openBid', NodePaths.openByBid(bidId), { sessionDuration: options.sessionDuration }));
+  }
+
+  async closeSession(sessionId: string): Promise<{ alreadyClosed: boolean }> {
+    const request = post('close', NodePaths.close(sessionId));
+    const answer = await this.write(request, 'close');
+    if (isSuccess(answer)) return { alreadyClosed: false };
+    const message = wire.errorMessageFromBody(answer.text);
+    // The node closes expired sessions itself: meeting its close is our success.
+    if (classifyNodeMessage(message) === 'already_closed') return { alreadyClosed: true };
+    throw this.failedWrite(request, answer, 'close');
+  }
+
+  ping(sessionId: string, timeoutMs: number): Promise<PingResult> {
+    return this.pinger.run(sessionId, timeoutMs);
+  }
+
+  async health(): Promise<void> {
+    const request = get('health', NodePaths.health());
+    const answer = await this.client.probe(request);
+    if (!isSuccess(answer)) throw this.failedRead(request, answer);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.client.close();
+  }
+
+  private listing<T>(page: (offset: number, limit: number) => Promise<T[]>, idOf: (item: T) => string): Promise<T[]> {
+    return this.readable('listing', () => collectPages(page, idOf, this.pageSize));
+  }
+
+  private async read<T>(operation: string, path: string, parse: (text: string) => T): Promise<T> {
+    const request = get(operation, path);
+    const answer = await this.client.read(request);
+    if (!isSuccess(answer)) throw this.failedRead(request, answer);
+    return this.parse(request, answer, parse);
+  }
+
+  private async open(request: NodeRequest): Promise<string> {
+    const answer = await this.write(request, 'open');
+    if (!isSuccess(answer)) throw this.failedWrite(request, answer, 'open');
+    // The node says the session is open; an id we cannot read means we lost track of it.
+    const lost = () => new OutcomeUnknownError('open', 'unreadable_answer');
+    return this.readable(request.operation, async () => wire.sessionIdFromBody(answer.text), lost);
+  }
+
+  /** Sends a write once; maps "no answer" by whether the write could have reached the node. */
+  private async write(request: NodeRequest, operation: WriteOperation): Promise<NodeAnswer> {
+    try {
+      return await this.client.write(request);
+    } catch (error) {
+      if (!(error instanceof TransportFailure)) throw error;
+      this.client.logFailure(request, error);
+      if (error.kind === 'refused') throw new ProviderUnreachableError();
+      throw new OutcomeUnknownError(operation, error.kind === 'timeout' ? 'timeout' : 'connection_lost');
+    }
+  }
+
+  private parse<T>(request: NodeRequest, answer: NodeAnswer, parse: (text: string) => T): Promise<T> {
+    return this.readable(request.operation, async () => parse(answer.text));
+  }
+
+  /** Runs `work`; an answer we cannot read becomes a 502 (or `onUnreadable`'s error) and a log line. */
+  private async readable<T>(operation: string, work: () => Promise<T>, onUnreadable?: () => DomainError): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof WireFormatError)) throw error;
+      this.logger.warn({ operation, problem: error.message }, 'proxy-router answer not understood');
+      throw onUnreadable?.() ?? new ProviderUpstreamError('proxy-router sent an answer the gateway cannot read');
+    }
+  }
+
+  private failedRead(request: NodeRequest, answer: NodeAnswer): DomainError {
+    this.logAnswer(request, answer);
+    return readFailure(answer.status);
+  }
+
+  private failedWrite(request: NodeRequest, answer: NodeAnswer, operation: WriteOperation): DomainError {
+    this.logAnswer(request, answer);
+    return writeFailure(operation, answer.status, wire.errorMessageFromBody(answer.text));
+  }
+
+  private logAnswer(request: NodeRequest, answer: NodeAnswer): void {
+    const error = this.redaction.scrub(wire.errorMessageFromBody(answer.text));
+    this.logger.warn({ operation: request.operation, status: answer.status, error }, 'proxy-router answered with an error');
+  }
+}
+
+const get = (operation: string, path: string): NodeRequest => ({ operation, method: 'GET', path });
+const post = (operation: string, path: string, body?: Record<string, unknown>): NodeRequest => ({ operation, method: 'POST', path, body });
