@@ -1,5 +1,8 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions } from '@nestjs/microservices';
+import { MessagingStatus } from './messaging/messaging-status';
+import { microserviceOptionsFor } from './messaging/microservice-options';
 import { Logger } from 'nestjs-pino';
 import type { FastifyInstance } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
@@ -63,6 +66,23 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const issuer = app.get(OidcIssuer);
   const metadata = issuer.configured ? await issuer.metadata().catch(() => undefined) : undefined;
   setupSwagger(app, config, metadata);
+  const microservice = app.connectMicroservice<MicroserviceOptions>(microserviceOptionsFor(config), { inheritAppConfig: true });
+  const status = app.get(MessagingStatus);
+  microservice.status.subscribe((state) => status.update(state));
   await app.init();
+  await startMessaging(app, config);
   return app;
+}
+
+/**
+ * The same process serves HTTP and messages. NATS may be down at start-up: its listener
+ * keeps reconnecting in the background and HTTP never waits for it.
+ */
+async function startMessaging(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const listening = app.startAllMicroservices();
+  if (!config.microservice.natsUrl) {
+    await listening;
+    return;
+  }
+  listening.catch((error: unknown) => app.get(Logger).error({ err: error }, 'NATS listener failed'));
 }

@@ -5,7 +5,10 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { SessionModule } from './session/session.module';
+import { MessagingModule } from './messaging/messaging.module';
 import { LoggingModule, LogSink } from './common/logging.module';
+import { ProviderModule } from './provider/provider.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them to check that no secret is ever logged). */
@@ -26,6 +29,9 @@ export class AppModule {
         DatabaseModule.forRoot(),
         HealthModule,
         AuthModule,
+        SessionModule,
+        MessagingModule,
+        ProviderModule,
         ...(options.extraImports ?? []),
       ],
     };

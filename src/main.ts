@@ -1,6 +1,22 @@
 import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './app.factory';
+import { SessionOpener } from './session/session-opener';
 import { ConfigError, loadConfig } from './config/app-config';
+
+/**
+ * API.md §8: stop accepting, give in-flight opens a bounded time to be recorded, then close
+ * the pools. An open still running at the deadline stays `opening` for the reconciler.
+ */
+async function drainAndClose(app: NestFastifyApplication, graceMs: number): Promise<void> {
+  const server = app.getHttpServer();
+  server.close(); // no new connections; requests in flight go on
+  server.closeIdleConnections();
+  const opens = Promise.allSettled(app.get(SessionOpener).running);
+  await Promise.race([opens, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+  server.closeAllConnections();
+  await app.close();
+}
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -20,7 +36,7 @@ async function bootstrap(): Promise<void> {
     if (closing) process.exit(1);
     closing = true;
     logger.log(`${signal}: shutting down`);
-    app.close().then(
+    drainAndClose(app, config.shutdownGraceMs).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

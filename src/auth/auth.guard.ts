@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { Authenticator } from './authenticator';
 import { IS_PUBLIC, USER_TOKEN_ONLY } from './decorators';
 import { AuthenticationFailedError, UserTokenRequiredError } from './errors';
-import { Principal } from './principal';
+import { messagePrincipals, Principal } from './principal';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -21,7 +21,7 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    // Only HTTP is wired yet; any other transport is refused until it authenticates the same way.
+    if (context.getType() === 'rpc') return this.authenticateMessage(context);
     if (context.getType() !== 'http') throw new AuthenticationFailedError('missing');
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
@@ -30,6 +30,16 @@ export class AuthGuard implements CanActivate {
       throw new UserTokenRequiredError();
     }
     request.principal = principal;
+    return true;
+  }
+
+  /** Messages carry `authorization` in their payload and go through the same schemes: no weaker path. */
+  private async authenticateMessage(context: ExecutionContext): Promise<boolean> {
+    const payload: unknown = context.switchToRpc().getData();
+    const authorization = (payload as { authorization?: unknown } | null)?.authorization;
+    const principal = await this.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined);
+    if (typeof payload !== 'object' || payload === null) throw new AuthenticationFailedError('malformed');
+    messagePrincipals.set(payload, principal);
     return true;
   }
 }

@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { Principal } from './principal';
+import { messagePrincipals, Principal } from './principal';
 
 export const IS_PUBLIC = 'auth:isPublic';
 export const USER_TOKEN_ONLY = 'auth:userTokenOnly';
@@ -44,7 +44,10 @@ export function Authenticated(options: { userTokenOnly?: boolean } = {}): Method
 
 /** The authenticated caller, set by the global guard. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const request = context.switchToHttp().getRequest<{ principal?: Principal }>();
-  if (!request.principal) throw new Error('CurrentPrincipal used on a route the auth guard did not authenticate');
-  return request.principal;
+  const principal =
+    context.getType() === 'rpc'
+      ? messagePrincipals.get(context.switchToRpc().getData<object>())
+      : context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a handler the auth guard did not authenticate');
+  return principal;
 });

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, throwError } from 'rxjs';
 import { toApiError } from './api-error';
 
 /**
@@ -11,7 +12,8 @@ import { toApiError } from './api-error';
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    if (host.getType() === 'rpc') return this.rpcError(exception);
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
@@ -22,5 +24,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     void reply.status(error.status).send(error.body);
+  }
+
+  /** A message's failure: `{"status", "detail"}`, exactly what HTTP would have answered (API.md §6). */
+  private rpcError(exception: unknown): Observable<never> {
+    const error = toApiError(exception);
+    if (error.unexpected) this.logger.error({ err: exception }, 'message failed');
+    return throwError(() => ({ status: error.status, detail: error.body.detail }));
   }
 }

@@ -36,7 +36,8 @@ export async function startTestApp(
       done();
     },
   });
-  const config = loadConfig({ LOG_LEVEL: 'debug', HOST: '127.0.0.1', PORT: '0', ...env });
+  // MICROSERVICE_PORT 0: many apps in one test process must not compete for the TCP port.
+  const config = loadConfig({ LOG_LEVEL: 'debug', HOST: '127.0.0.1', PORT: '0', MICROSERVICE_PORT: '0', ...env });
   const app = await createApp({ ...options, config, logSink });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

@@ -36,7 +36,8 @@ export interface Spawned {
 export function spawnNode(script: string, args: string[], env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, [resolve(ROOT, script), ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // MICROSERVICE_PORT 0: several gateways on one machine must not compete for the TCP port.
+    env: { PATH: process.env.PATH ?? '', MICROSERVICE_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

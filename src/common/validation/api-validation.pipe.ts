@@ -30,15 +30,23 @@ export class ApiValidationPipe implements PipeTransform {
       if (problem) throw new RequestValidationError([problem]);
       value ??= {};
     }
-    const instance = plainToInstance(metatype, value ?? {}) as object;
-    const errors = validateSync(instance, {
-      whitelist: true,
-      forbidNonWhitelisted: type === 'body',
-      validationError: { target: false, value: true },
-    });
-    if (errors.length) throw new RequestValidationError(toIssues(errors, [loc]));
-    return instance;
+    return validateInput(metatype as new () => object, value ?? {}, loc, type === 'body');
   }
+}
+
+/**
+ * Validates a plain value against a DTO class; `strict` makes unknown fields errors.
+ * Shared by HTTP (this pipe) and messages (whose `loc` starts with `payload`).
+ */
+export function validateInput<T extends object>(metatype: new () => T, value: unknown, loc: string, strict: boolean): T {
+  const instance = plainToInstance(metatype, value) as T;
+  const errors = validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: strict,
+    validationError: { target: false, value: true },
+  });
+  if (errors.length) throw new RequestValidationError(toIssues(errors, [loc]));
+  return instance;
 }
 
 function isPrimitive(metatype: unknown): boolean {

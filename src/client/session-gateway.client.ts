@@ -1,0 +1,116 @@
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { firstValueFrom, timeout } from 'rxjs';
+import type { ValidationIssue } from '../common/errors';
+import type { ModelListResponseDto } from '../provider/dto/models.dto';
+import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from '../session/dto/session-response.dto';
+
+/** How to reach the gateway's internal interface (API.md §6). */
+export type SessionGatewayClientOptions =
+  | { transport: 'nats'; url: string; timeoutMs?: number }
+  | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
+
+export interface ModelSessionRequest {
+  model_id: string;
+  sessionDuration?: number;
+  directPayment?: boolean;
+  failover?: boolean;
+}
+
+export interface BidSessionRequest {
+  bid_id: string;
+  sessionDuration?: number;
+}
+
+/** A failed call: the HTTP status and detail the gateway would have answered over HTTP. */
+export class SessionGatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string | ValidationIssue[],
+  ) {
+    super(typeof detail === 'string' ? detail : `request validation failed (${detail.length} problem(s))`);
+    this.name = 'SessionGatewayError';
+  }
+}
+
+const PROXY = Symbol('SESSION_GATEWAY_PROXY');
+const TIMEOUT = Symbol('SESSION_GATEWAY_TIMEOUT');
+/** An open can take as long as the gateway's SESSION_OPEN_TIMEOUT_MS (default 180 s). */
+const DEFAULT_TIMEOUT_MS = 200_000;
+
+/**
+ * A typed client for other NestJS services: one method per message pattern. Every call
+ * takes the caller's credential (`Bearer …` or a bare `sk-…`), as HTTP would.
+ */
+@Injectable()
+export class SessionGatewayClient implements OnApplicationShutdown {
+  constructor(
+    @Inject(PROXY) private readonly proxy: ClientProxy,
+    @Inject(TIMEOUT) private readonly timeoutMs: number,
+  ) {}
+
+  createModelSession(authorization: string, request: ModelSessionRequest): Promise<SessionCreatedDto> {
+    return this.send('session.create_model', { ...request, authorization });
+  }
+
+  createBidSession(authorization: string, request: BidSessionRequest): Promise<SessionCreatedDto> {
+    return this.send('session.create_bid', { ...request, authorization });
+  }
+
+  getSession(authorization: string): Promise<CurrentSessionDto> {
+    return this.send('session.get', { authorization });
+  }
+
+  pingSession(authorization: string): Promise<PingResponseDto> {
+    return this.send('session.ping', { authorization });
+  }
+
+  closeSession(authorization: string): Promise<CloseResponseDto> {
+    return this.send('session.close', { authorization });
+  }
+
+  listModels(authorization: string): Promise<ModelListResponseDto> {
+    return this.send('models.list', { authorization });
+  }
+
+  private async send<T>(pattern: string, payload: Record<string, unknown>): Promise<T> {
+    try {
+      return await firstValueFrom(this.proxy.send<T>(pattern, payload).pipe(timeout(this.timeoutMs)));
+    } catch (error) {
+      throw toGatewayError(error);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.proxy.close();
+  }
+}
+
+function toGatewayError(error: unknown): Error {
+  const { status, detail } = (error ?? {}) as { status?: unknown; detail?: unknown };
+  if (typeof status === 'number' && (typeof detail === 'string' || Array.isArray(detail))) {
+    return new SessionGatewayError(status, detail as string | ValidationIssue[]);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function proxyFor(options: SessionGatewayClientOptions): ClientProxy {
+  return options.transport === 'nats'
+    ? ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [options.url] } })
+    : ClientProxyFactory.create({ transport: Transport.TCP, options: { host: options.host, port: options.port } });
+}
+
+@Module({})
+export class SessionGatewayClientModule {
+  static register(options: SessionGatewayClientOptions): DynamicModule {
+    return {
+      module: SessionGatewayClientModule,
+      providers: [
+        { provide: PROXY, useFactory: () => proxyFor(options) },
+        { provide: TIMEOUT, useValue: options.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+        SessionGatewayClient,
+      ],
+      exports: [SessionGatewayClient],
+    };
+  }
+}

@@ -1,0 +1,8 @@
+import { IsDefined, IsString } from 'class-validator';
+
+/** Every message carries its credential (API.md §6); the auth guard checks it before the handler runs. */
+export class AuthorizedMessage {
+  @IsDefined()
+  @IsString()
+  authorization: string;
+}

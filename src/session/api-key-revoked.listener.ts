@@ -1,0 +1,29 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { API_KEY_REVOKED, ApiKeyRevokedEvent } from '../auth/events';
+import { SessionCloser } from './session-closer';
+import { SessionRepository } from './session.repository';
+
+/** A revoked key's live session is closed on chain in the background (the sweeper retries failures). */
+@Injectable()
+export class ApiKeyRevokedListener {
+  private readonly logger = new Logger(ApiKeyRevokedListener.name);
+
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly closer: SessionCloser,
+  ) {}
+
+  @OnEvent(API_KEY_REVOKED, { async: true, promisify: true })
+  async closeSessionOf(event: ApiKeyRevokedEvent): Promise<void> {
+    try {
+      for (const row of await this.sessions.held(event.apiKeyId)) {
+        if (row.status === 'opening' || !row.chainSessionId) continue; // settled by the opener or the reconciler
+        await this.closer.closeQuietly(row, [row.status]);
+      }
+    } catch (error) {
+      // Nobody awaits a background listener: the sweeper closes what this could not.
+      this.logger.warn({ err: error, apiKeyId: event.apiKeyId }, 'could not close the revoked key\'s session');
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DatabaseEndpoint } from '../database/database-endpoint';
+import { DedicatedConnection } from '../database/dedicated-connection';
+import { NonceRejectedError } from '../provider/errors';
+
+/** Arbitrary constant: the advisory lock that serialises on-chain writes across instances. */
+const WRITE_LOCK_KEY = 727_002;
+/** How stale this instance's view of the shared throttle state may be. */
+const STATE_TTL_MS = 1_000;
+
+/**
+ * The node signs every open and close with one wallet and has no nonce lock, so bursts of
+ * writes can collide. Normally writes run concurrently; after a nonce rejection every
+ * instance serialises them for the cooling-off window (sliding), and the rejected write is
+ * retried once in that queue. Across instances the queue's head holds an advisory lock on
+ * a dedicated connection; on the embedded database (one process) the in-memory queue is
+ * enough.
+ */
+@Injectable()
+export class ChainWriteThrottle implements OnApplicationShutdown {
+  private readonly logger = new Logger(ChainWriteThrottle.name);
+  private tail: Promise<unknown> = Promise.resolve();
+  private until = 0;
+  private checkedAt = 0;
+  private lockConnection?: DedicatedConnection;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly endpoint: DatabaseEndpoint,
+  ) {}
+
+  async write<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return (await this.throttled()) ? await this.enqueue(send) : await send();
+    } catch (error) {
+      if (!(error instanceof NonceRejectedError)) throw error;
+      // Rejected for its nonce: nothing was sent on chain, so one retry is safe.
+      this.logger.warn('on-chain write rejected for its nonce: serialising writes and retrying once');
+      await this.engage();
+      return this.enqueue(send);
+    }
+  }
+
+  private enqueue<T>(send: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => this.exclusively(send));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exclusively<T>(send: () => Promise<T>): Promise<T> {
+    const lock = this.crossInstanceLock();
+    if (!lock) return send();
+    await lock.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK_KEY]);
+    try {
+      return await send();
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK_KEY]).catch((error: unknown) => {
+        // A lost connection releases its locks by itself.
+        this.logger.warn({ err: error }, 'could not release the write lock');
+      });
+    }
+  }
+
+  private crossInstanceLock(): DedicatedConnection | undefined {
+    if (this.endpoint.isEmbedded) return undefined;
+    this.lockConnection ??= new DedicatedConnection(this.endpoint.url, 'chain-write-lock');
+    return this.lockConnection;
+  }
+
+  private async throttled(): Promise<boolean> {
+    const now = Date.now();
+    if (now < this.until) return true;
+    if (now - this.checkedAt < STATE_TTL_MS) return false;
+    this.checkedAt = now;
+    const rows: { until_ms: string }[] = await this.dataSource.query(
+      `SELECT (extract(epoch FROM until) * 1000)::bigint AS until_ms FROM chain_throttle WHERE id = 1`,
+    );
+    this.until = rows[0] ? Number(rows[0].until_ms) : 0;
+    return now < this.until;
+  }
+
+  /** Starts (or extends) the cooling-off window for every instance. */
+  private async engage(): Promise<void> {
+    const seconds = this.config.sessions.chainThrottleCooldownS;
+    this.until = Math.max(this.until, Date.now() + seconds * 1000);
+    await this.dataSource.query(
+      `INSERT INTO chain_throttle (id, until) VALUES (1, now() + make_interval(secs => $1))
+       ON CONFLICT (id) DO UPDATE SET until = GREATEST(chain_throttle.until, EXCLUDED.until)`,
+      [seconds],
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.lockConnection?.close();
+  }
+}

@@ -1,0 +1,162 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DatabaseEndpoint } from '../database/database-endpoint';
+import { DedicatedConnection } from '../database/dedicated-connection';
+import { ProviderAdapter } from '../provider/provider.adapter';
+import { OnChainSession } from '../provider/provider.types';
+import { SessionCloser } from './session-closer';
+import { SessionEvents } from './session-events';
+import { SessionReconciler } from './session-reconciler';
+import { SessionRepository } from './session.repository';
+
+/** Arbitrary constant: the advisory lock whose holder is the one instance that sweeps. */
+const SWEEPER_LOCK_KEY = 727_003;
+
+export interface SweepReport {
+  ran: boolean;
+  adopted: number;
+  failed: number;
+  expired: number;
+  closed: number;
+  unmatchedWalletSessions: number;
+}
+
+/**
+ * Background reconciliation (API.md §5 "Background"), on one instance at a time: stale
+ * `opening` intents, sessions past `EndsAt` (closed on chain at or after it), sessions the
+ * node reports closed, failed closes retried, sessions of revoked keys closed. A node that
+ * cannot be reached changes nothing: unknown is never read as closed.
+ */
+@Injectable()
+export class SessionSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SessionSweeper.name);
+  private timer?: NodeJS.Timeout;
+  private current?: Promise<SweepReport>;
+  private leaderConnection?: DedicatedConnection;
+  private leading = false;
+  private stopped = false;
+  /** Open wallet sessions no row knows of, as of the last sweep (a metric). */
+  unmatchedWalletSessions = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly endpoint: DatabaseEndpoint,
+    private readonly adapter: ProviderAdapter,
+    private readonly sessions: SessionRepository,
+    private readonly reconciler: SessionReconciler,
+    private readonly closer: SessionCloser,
+    private readonly events: SessionEvents,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // At start-up, then every interval; a sweep never overlaps the previous one.
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.sweep().finally(() => this.schedule(this.config.sessions.sweepIntervalS * 1000));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One sweep (tests call it directly); concurrent calls share the running one. */
+  sweep(): Promise<SweepReport> {
+    this.current ??= this.sweepOnce().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  private async sweepOnce(): Promise<SweepReport> {
+    const report: SweepReport = { ran: false, adopted: 0, failed: 0, expired: 0, closed: 0, unmatchedWalletSessions: 0 };
+    try {
+      if (!this.config.proxyRouter.url || !(await this.isLeader())) return report;
+      report.ran = true;
+      await this.expirePastEndsAt(report);
+      const wallet = await this.adapter.walletSessions().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'sweep: the node cannot be reached; nothing changes');
+        return undefined;
+      });
+      if (!wallet) return report;
+      await this.reconcileIntents(wallet, report);
+      await this.settleClosedByNode(wallet, report);
+      await this.closePending(report);
+      await this.countUnmatched(wallet, report);
+    } catch (error) {
+      this.logger.error({ err: error }, 'sweep failed');
+    }
+    return report;
+  }
+
+  /** On PostgreSQL a session-level advisory lock elects one sweeper; the embedded database has one process. */
+  private async isLeader(): Promise<boolean> {
+    if (this.endpoint.isEmbedded) return true;
+    this.leaderConnection ??= new DedicatedConnection(this.endpoint.url, 'sweeper-leader');
+    if (this.leading && this.leaderConnection.connected) return true;
+    const rows = await this.leaderConnection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SWEEPER_LOCK_KEY]);
+    this.leading = rows[0]?.ok === true;
+    return this.leading;
+  }
+
+  private async reconcileIntents(wallet: OnChainSession[], report: SweepReport): Promise<void> {
+    const cutoff = new Date(Date.now() - this.config.proxyRouter.sessionOpenTimeoutMs);
+    for (const intent of await this.sessions.openingOlderThan(cutoff)) {
+      const result = await this.reconciler.reconcile(intent, wallet);
+      if (result === 'adopted') report.adopted++;
+      if (result === 'failed') report.failed++;
+    }
+  }
+
+  /** Marks sessions past EndsAt expired, then closes on chain those still open (a close at or after EndsAt refunds). */
+  private async expirePastEndsAt(report: SweepReport): Promise<void> {
+    const now = Date.now();
+    for (const row of await this.sessions.byStatus(['active', 'replacing'])) {
+      if (!row.expiresAt || row.expiresAt.getTime() > now) continue;
+      if (await this.sessions.transition(row.id, ['active', 'replacing'], 'expired')) {
+        report.expired++;
+        await this.events.emit('session.expired', row);
+      }
+    }
+  }
+
+  private async settleClosedByNode(wallet: OnChainSession[], report: SweepReport): Promise<void> {
+    const byId = new Map(wallet.map((s) => [s.id, s]));
+    for (const row of await this.sessions.byStatus(['active', 'replacing', 'closing', 'expired'])) {
+      const onChain = byId.get(row.chainSessionId!);
+      if (!onChain || onChain.closedAt === 0n || row.closedAt) continue;
+      const to = row.status === 'expired' ? 'expired' : 'closed';
+      if (await this.sessions.transition(row.id, [row.status], to, { closedAt: new Date() })) {
+        report.closed++;
+        if (to === 'closed') await this.events.emit('session.closed', row);
+      }
+    }
+  }
+
+  /** Replaced/dead sessions whose close failed, expired ones still open, and sessions of revoked keys. */
+  private async closePending(report: SweepReport): Promise<void> {
+    for (const row of await this.sessions.byStatus(['closing'])) {
+      if (await this.closer.closeQuietly(row, ['closing'])) report.closed++;
+    }
+    for (const row of await this.sessions.byStatus(['expired'])) {
+      if (row.closedAt) continue;
+      if (await this.closer.closeQuietly(row, ['expired'], 'expired')) report.closed++;
+    }
+    for (const row of await this.sessions.ofUnusableKeys()) {
+      if (await this.closer.closeQuietly(row, ['active', 'replacing'])) report.closed++;
+    }
+  }
+
+  private async countUnmatched(wallet: OnChainSession[], report: SweepReport): Promise<void> {
+    const open = wallet.filter((s) => s.closedAt === 0n);
+    const owned = await this.sessions.ownedChainIds(open.map((s) => s.id));
+    this.unmatchedWalletSessions = report.unmatchedWalletSessions = open.filter((s) => !owned.has(s.id)).length;
+  }
+
+  /** Before the pools close: the running sweep finishes on a working database. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+    await this.leaderConnection?.close();
+  }
+}

@@ -1,0 +1,125 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { Authenticated, CurrentPrincipal } from '../auth/decorators';
+import { Principal } from '../auth/principal';
+import { detailExample, validationExample } from '../common/openapi';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { BidSessionBodyDto, BidSessionQueryDto, ModelSessionBodyDto, ModelSessionQueryDto } from './dto/session-request.dto';
+import { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from './dto/session-response.dto';
+import { sessionDurationOf } from './session-duration';
+import { presentClosed, presentCreated, presentCurrent, presentPing } from './session.presenter';
+import { SessionService } from './session.service';
+
+const NO_KEY = 'Create an API key first: POST /api/v1/auth/keys';
+
+/** The answers every route that reaches the node can give. */
+const NodeFailures = () =>
+  applyDecorators(
+    ApiBadGatewayResponse({ description: 'The proxy-router answered with an error', schema: detailExample('The proxy-router answered with an error') }),
+    ApiServiceUnavailableResponse({ description: 'The proxy-router is unreachable, not configured, or its circuit is open', schema: detailExample('proxy-router not configured') }),
+    ApiGatewayTimeoutResponse({ description: 'The proxy-router timed out', schema: detailExample('The proxy-router did not answer in time') }),
+  );
+
+const CreateAnswers = () =>
+  applyDecorators(
+    ApiOkResponse({ type: SessionCreatedDto, description: 'Created, reused (`reused: true`) or replacing (`replaced_session_id`)' }),
+    ApiConflictResponse({ description: 'No API key yet (user tokens), or an ambiguous model name', schema: detailExample(NO_KEY) }),
+    ApiUnprocessableEntityResponse({ schema: validationExample(['body', 'sessionDuration'], 'greater_than_equal', 'Input should be greater than or equal to 60') }),
+    NodeFailures(),
+    ApiGatewayTimeoutResponse({
+      description: 'The proxy-router timed out, or the outcome of the open is not known yet (the gateway reconciles it)',
+      schema: detailExample('The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session'),
+    }),
+  );
+
+const bodyExamples = {
+  defaults: { summary: 'Defaults (3600 s)', value: {} },
+  oneHour: { summary: 'One hour', value: { sessionDuration: 3600, directPayment: false, failover: false } },
+};
+
+@ApiTags('sessions')
+@Authenticated()
+@Controller('api/v1/session')
+export class SessionController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: SessionService,
+  ) {}
+
+  @Post('modelsession')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Open a session for a model and bind it to your API key',
+    description: 'User tokens act on your default API key. Same model while a session is active: that session is returned (`reused`). Another target replaces it.',
+  })
+  @ApiBody({ type: ModelSessionBodyDto, examples: bodyExamples })
+  @CreateAnswers()
+  @ApiNotFoundResponse({ description: 'Unknown or deleted model', schema: detailExample('Model not found') })
+  async createForModel(@CurrentPrincipal() principal: Principal, @Query() query: ModelSessionQueryDto, @Body() body: ModelSessionBodyDto) {
+    const outcome = await this.sessions.createForModel(principal, {
+      model: query.model_id,
+      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, ['body', 'sessionDuration']),
+      directPayment: body.directPayment ?? false,
+      failover: body.failover ?? false,
+    });
+    return presentCreated(outcome);
+  }
+
+  @Post('bidsession')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Open a session for one specific bid and bind it to your API key',
+    description: "The node's bid route takes only sessionDuration: directPayment/failover must be absent or false.",
+  })
+  @ApiBody({ type: BidSessionBodyDto, examples: { defaults: bodyExamples.defaults, oneHour: { summary: 'One hour', value: { sessionDuration: 3600 } } } })
+  @CreateAnswers()
+  @ApiNotFoundResponse({ description: 'Unknown or deleted bid', schema: detailExample('Bid not found') })
+  async createForBid(@CurrentPrincipal() principal: Principal, @Query() query: BidSessionQueryDto, @Body() body: BidSessionBodyDto) {
+    const outcome = await this.sessions.createForBid(principal, {
+      bidId: query.bid_id.toLowerCase(),
+      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, ['body', 'sessionDuration']),
+    });
+    return presentCreated(outcome);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'The session your key should use now', description: 'Needs no proxy-router.' })
+  @ApiOkResponse({ type: CurrentSessionDto })
+  @ApiNotFoundResponse({ schema: detailExample('No active session') })
+  @ApiConflictResponse({ description: 'No API key yet (user tokens)', schema: detailExample(NO_KEY) })
+  async current(@CurrentPrincipal() principal: Principal): Promise<CurrentSessionDto> {
+    return presentCurrent(await this.sessions.current(principal));
+  }
+
+  @Post('pingsession')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Probe your session with a one-token chat completion', description: 'alive, dead (closed), expired, timeout (left open) or no_session.' })
+  @ApiOkResponse({ type: PingResponseDto })
+  @ApiConflictResponse({ description: 'The session is still opening, or no API key yet', schema: detailExample('A session is being opened for this API key: try again once it is recorded (GET /api/v1/session)') })
+  @NodeFailures()
+  async ping(@CurrentPrincipal() principal: Principal): Promise<PingResponseDto> {
+    return presentPing(await this.sessions.ping(principal));
+  }
+
+  @Post('closesession')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Close your session on chain and in the gateway' })
+  @ApiOkResponse({ type: CloseResponseDto })
+  @ApiConflictResponse({ description: 'The session is still opening, or no API key yet', schema: detailExample(NO_KEY) })
+  @NodeFailures()
+  async close(@CurrentPrincipal() principal: Principal): Promise<CloseResponseDto> {
+    return presentClosed(await this.sessions.close(principal));
+  }
+}

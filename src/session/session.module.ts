@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { AuthCoreModule } from '../auth/auth.module';
+import { ProviderModule } from '../provider/provider.module';
+import { ApiKeyRevokedListener } from './api-key-revoked.listener';
+import { ChainWriteThrottle } from './chain-write-throttle';
+import { SessionCloser } from './session-closer';
+import { SessionController } from './session.controller';
+import { SessionMessages } from './session.messages';
+import { SessionEvents } from './session-events';
+import { SessionOpener } from './session-opener';
+import { SessionReconciler } from './session-reconciler';
+import { SessionRepository } from './session.repository';
+import { SessionService } from './session.service';
+import { SessionSweeper } from './session-sweeper';
+
+@Module({
+  imports: [AuthCoreModule, ProviderModule],
+  controllers: [SessionController, SessionMessages],
+  providers: [
+    SessionRepository,
+    SessionEvents,
+    ChainWriteThrottle,
+    SessionCloser,
+    SessionReconciler,
+    SessionOpener,
+    SessionService,
+    SessionSweeper,
+    ApiKeyRevokedListener,
+  ],
+  exports: [SessionService, SessionSweeper, SessionOpener],
+})
+export class SessionModule {}

@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ApiKeyService } from '../auth/api-key.service';
+import { displayPrefix } from '../auth/api-key.format';
+import { Principal } from '../auth/principal';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ModelCatalog } from '../provider/model-catalog';
+import { ProviderAdapter } from '../provider/provider.adapter';
+import { NoActiveSessionError, NoApiKeyError, SessionOpeningError, UnknownBidError } from './errors';
+import { Session } from './session.entity';
+import { SessionCloser } from './session-closer';
+import { SessionEvents } from './session-events';
+import { KeyRef, OpenOutcome, SessionOpener } from './session-opener';
+import { SessionRepository } from './session.repository';
+import { SessionTarget } from './session-target';
+
+export interface ModelSessionRequest {
+  model: string;
+  sessionDuration: number;
+  directPayment: boolean;
+  failover: boolean;
+}
+
+export interface BidSessionRequest {
+  bidId: string;
+  sessionDuration: number;
+}
+
+export type PingOutcome =
+  | { status: 'alive' | 'expired' | 'timeout'; session: Session }
+  | { status: 'dead'; session: Session; reason: string }
+  | { status: 'no_session' };
+
+export type CurrentSession = { status: 'active' | 'opening'; session: Session; apiKeyPrefix: string };
+
+/** The use-cases of API.md §5, for HTTP and messages alike. */
+@Injectable()
+export class SessionService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly keys: ApiKeyService,
+    private readonly catalog: ModelCatalog,
+    private readonly adapter: ProviderAdapter,
+    private readonly sessions: SessionRepository,
+    private readonly opener: SessionOpener,
+    private readonly closer: SessionCloser,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /** The key a caller acts on: its own, or (user tokens) the user's default key. */
+  async keyOf(principal: Principal): Promise<KeyRef> {
+    if (principal.apiKeyId && principal.apiKeyPrefix) {
+      return { id: principal.apiKeyId, userId: principal.userId, prefix: principal.apiKeyPrefix };
+    }
+    const key = await this.keys.findDefault(principal.userId);
+    if (!key) throw new NoApiKeyError();
+    return { id: key.id, userId: key.userId, prefix: displayPrefix(key.keyPrefix) };
+  }
+
+  async createForModel(principal: Principal, request: ModelSessionRequest): Promise<OpenOutcome & { apiKeyPrefix: string }> {
+    const key = await this.keyOf(principal);
+    // Resolved before anything is claimed: an unknown model never reaches the chain.
+    const model = await this.catalog.resolve(request.model);
+    const target: SessionTarget = { kind: 'model', modelId: model.id, ...pick(request) };
+    return { ...(await this.opener.open(key, target)), apiKeyPrefix: key.prefix };
+  }
+
+  async createForBid(principal: Principal, request: BidSessionRequest): Promise<OpenOutcome & { apiKeyPrefix: string }> {
+    const key = await this.keyOf(principal);
+    const bid = await this.adapter.getBid(request.bidId);
+    if (!bid || bid.deletedAt > 0) throw new UnknownBidError();
+    const target: SessionTarget = { kind: 'bid', bidId: bid.id, modelId: bid.modelId, sessionDuration: request.sessionDuration };
+    return { ...(await this.opener.open(key, target)), apiKeyPrefix: key.prefix };
+  }
+
+  /** The session the key should use now; needs no proxy-router. */
+  async current(principal: Principal): Promise<CurrentSession> {
+    const key = await this.keyOf(principal);
+    const held = await this.sessions.held(key.id);
+    const usable = held.find((row) => row.status === 'active' || row.status === 'replacing');
+    if (usable && !(await this.expireIfPast(usable))) return { status: 'active', session: usable, apiKeyPrefix: key.prefix };
+    const opening = held.find((row) => row.status === 'opening');
+    if (opening) return { status: 'opening', session: opening, apiKeyPrefix: key.prefix };
+    throw new NoActiveSessionError();
+  }
+
+  async ping(principal: Principal): Promise<PingOutcome> {
+    const key = await this.keyOf(principal);
+    const held = await this.sessions.held(key.id);
+    const session = held.find((row) => row.status === 'active' || row.status === 'replacing');
+    if (!session) {
+      if (held.some((row) => row.status === 'opening')) throw new SessionOpeningError();
+      return { status: 'no_session' };
+    }
+    if (await this.expireIfPast(session)) return { status: 'expired', session };
+    const result = await this.adapter.ping(session.chainSessionId!, this.config.sessions.pingTimeoutMs);
+    if (result.kind === 'alive' || result.kind === 'timeout') return { status: result.kind, session };
+    if (result.kind === 'expired') {
+      await this.markExpired(session);
+      return { status: 'expired', session };
+    }
+    // Dead: closed on chain where it still exists, then in the database (closing until then).
+    if (await this.sessions.transition(session.id, ['active', 'replacing'], 'closing')) {
+      await this.events.emit('session.dead', session, key.prefix);
+      await this.closer.closeQuietly(session, ['closing']);
+    }
+    return { status: 'dead', session, reason: result.reason };
+  }
+
+  /** Closes the key's session on chain and in the database; a node failure leaves it active. */
+  async close(principal: Principal): Promise<Session | null> {
+    const key = await this.keyOf(principal);
+    await this.opener.settled(key.id);
+    const held = await this.sessions.held(key.id);
+    if (held.some((row) => row.status === 'opening')) throw new SessionOpeningError();
+    const session = held.find((row) => row.status === 'active');
+    if (!session) return null;
+    await this.closer.close(session, ['active']);
+    return session;
+  }
+
+  /** Rule 7: past `EndsAt` a session is not active. The sweeper closes it on chain. */
+  private async expireIfPast(session: Session): Promise<boolean> {
+    if (!session.expiresAt || session.expiresAt.getTime() > Date.now()) return false;
+    await this.markExpired(session);
+    return true;
+  }
+
+  private async markExpired(session: Session): Promise<void> {
+    if (await this.sessions.transition(session.id, ['active', 'replacing'], 'expired')) {
+      await this.events.emit('session.expired', session);
+    }
+  }
+}
+
+function pick(request: ModelSessionRequest) {
+  return { sessionDuration: request.sessionDuration, directPayment: request.directPayment, failover: request.failover };
+}
