@@ -2,6 +2,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { MessagingStatus } from './messaging/messaging-status';
+import { Metrics } from './metrics/metrics';
 import { microserviceOptionsFor } from './messaging/microservice-options';
 import { Logger } from 'nestjs-pino';
 import type { FastifyInstance } from 'fastify';
@@ -58,6 +59,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   registerJsonParser(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
+  });
+  const { httpRequests } = app.get(Metrics);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // The route's pattern, never the raw URL: label values must stay few.
+    const route = request.routeOptions.url ?? 'unmatched';
+    httpRequests.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
   if (config.http.corsOrigins.length) {

@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { SessionModule } from './session/session.module';
 import { MessagingModule } from './messaging/messaging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { LoggingModule, LogSink } from './common/logging.module';
 import { ProviderModule } from './provider/provider.module';
 
@@ -26,6 +27,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config, options.logSink),
         EventEmitterModule.forRoot(),
+        MetricsModule,
         DatabaseModule.forRoot(),
         HealthModule,
         AuthModule,

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import passport from 'passport';
 import { AuthenticationFailedError, AuthFailureReason } from './errors';
 import { Credential, CredentialKind, parseAuthorization, Principal } from './principal';
@@ -39,16 +40,31 @@ export class Authenticator {
    */
   private readonly passport = new passport.Passport();
 
-  constructor(apiKey: ApiKeyStrategy, jwt: JwtStrategy, oauth2: OAuth2Strategy) {
+  constructor(
+    apiKey: ApiKeyStrategy,
+    jwt: JwtStrategy,
+    oauth2: OAuth2Strategy,
+    // Absent where nothing is served (the CLI).
+    @Optional() private readonly metrics?: Metrics,
+  ) {
     this.passport.use(STRATEGY['api-key'], apiKey);
     this.passport.use(STRATEGY.jwt, jwt);
     this.passport.use(STRATEGY.opaque, oauth2);
   }
 
-  authenticate(authorization: string | undefined): Promise<Principal> {
+  async authenticate(authorization: string | undefined): Promise<Principal> {
     const credential = parseAuthorization(authorization);
-    if (!credential) return Promise.reject(failure(authorization ? 'malformed' : 'missing'));
-    return this.run(credential);
+    if (!credential) throw this.refused('none', failure(authorization ? 'malformed' : 'missing'));
+    try {
+      return await this.run(credential);
+    } catch (error) {
+      throw error instanceof AuthenticationFailedError ? this.refused(credential.kind, error) : error;
+    }
+  }
+
+  private refused(scheme: CredentialKind | 'none', error: AuthenticationFailedError): AuthenticationFailedError {
+    this.metrics?.authFailures.inc({ scheme, reason: error.reason });
+    return error;
   }
 
   private run(credential: Credential): Promise<Principal> {

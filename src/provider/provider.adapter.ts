@@ -50,4 +50,9 @@ export abstract class ProviderAdapter {
 
   /** Resolves when the node answers its healthcheck (readiness; bypasses the circuit breaker). */
   abstract health(): Promise<void>;
+
+  /** The circuit breaker's state, for metrics. */
+  circuitState(): 'closed' | 'open' | 'half_open' {
+    return 'closed';
+  }
 }

@@ -1,6 +1,8 @@
 import { Inject, Module, OnModuleInit, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Readiness } from '../health/readiness';
+import { Metrics } from '../metrics/metrics';
+import { instrumentAdapter } from './instrumented.adapter';
 import { ModelCatalog } from './model-catalog';
 import { ModelsController } from './models.controller';
 import { ModelsMessages } from './models.messages';
@@ -31,8 +33,13 @@ export function createProviderAdapter(config: AppConfig, options: ProxyRouterAda
   providers: [
     {
       provide: ProviderAdapter,
-      inject: [APP_CONFIG, { token: PROXY_ROUTER_OPTIONS, optional: true }],
-      useFactory: (config: AppConfig, options?: ProxyRouterAdapterOptions) => createProviderAdapter(config, options),
+      inject: [APP_CONFIG, { token: PROXY_ROUTER_OPTIONS, optional: true }, { token: Metrics, optional: true }],
+      useFactory: (config: AppConfig, options?: ProxyRouterAdapterOptions, metrics?: Metrics) => {
+        const adapter = createProviderAdapter(config, options);
+        if (!metrics) return adapter; // contexts without metrics (the CLI)
+        metrics.sourceCircuit(() => adapter.circuitState());
+        return instrumentAdapter(adapter, metrics.providerCalls);
+      },
     },
     ModelCatalog,
   ],

@@ -120,6 +120,10 @@ export class ProxyRouterAdapter extends ProviderAdapter implements OnModuleDestr
     if (!isSuccess(answer)) throw this.failedRead(request, answer);
   }
 
+  override circuitState(): 'closed' | 'open' | 'half_open' {
+    return this.client.circuit;
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.client.close();
   }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Metrics } from '../metrics/metrics';
 import { isOutcomeUnknown } from '../provider/errors';
 import { ProviderAdapter } from '../provider/provider.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
@@ -52,6 +53,7 @@ export class SessionOpener {
     private readonly closer: SessionCloser,
     private readonly reconciler: SessionReconciler,
     private readonly events: SessionEvents,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Opens currently in flight on this instance (graceful shutdown waits for them). */
@@ -59,18 +61,14 @@ export class SessionOpener {
     return [...this.inflight.values()].map((entry) => entry.outcome.catch(() => undefined));
   }
 
-  /** Resolves when this key has no open in flight here (close waits for it). */
-  async settled(apiKeyId: string): Promise<void> {
-    for (let current = this.inflight.get(apiKeyId); current; current = this.inflight.get(apiKeyId)) {
-      await current.outcome.catch(() => undefined);
-    }
-  }
-
   async open(apiKey: KeyRef, target: SessionTarget): Promise<OpenOutcome> {
     const wanted = targetKey(target);
     for (let current = this.inflight.get(apiKey.id); current; current = this.inflight.get(apiKey.id)) {
       // Same target: the one open's outcome is everyone's — the same session, or the same error.
-      if (current.target === wanted) return { ...(await current.outcome), reused: true, replacedSessionId: null };
+      if (current.target === wanted) {
+        this.metrics.opens.inc({ outcome: 'coalesced' });
+        return { ...(await current.outcome), reused: true, replacedSessionId: null };
+      }
       await current.outcome.catch(() => undefined);
     }
     const outcome = this.claimAndOpen(apiKey, target);
@@ -86,7 +84,10 @@ export class SessionOpener {
   private async claimAndOpen(apiKey: KeyRef, target: SessionTarget): Promise<OpenOutcome> {
     for (;;) {
       const claim = await this.claim(apiKey, target);
-      if (claim.kind === 'reuse') return { session: claim.session, reused: true, replacedSessionId: null };
+      if (claim.kind === 'reuse') {
+        this.metrics.opens.inc({ outcome: 'reused' });
+        return { session: claim.session, reused: true, replacedSessionId: null };
+      }
       if (claim.kind === 'open') return this.openClaimed(apiKey, target, claim.intent, claim.replacing);
       // Another instance (or a crashed process) is opening for this key: wait, then decide again.
       await this.waitWhileOpening(claim.intentId);
@@ -147,13 +148,16 @@ export class SessionOpener {
       );
     } catch (error) {
       if (isOutcomeUnknown(error)) {
+        this.metrics.opens.inc({ outcome: 'unknown' });
         this.logger.warn({ err: error, intent: intent.id }, 'open outcome unknown: reconciling');
         void this.reconciler.reconcileSoon(intent.id);
         throw new OpenOutcomeUnknownError(error);
       }
+      this.metrics.opens.inc({ outcome: 'failed' });
       await this.reconciler.failIntent(intent, error instanceof Error ? error.message : 'open failed');
       throw error;
     }
+    this.metrics.opens.inc({ outcome: 'opened' });
     return this.record(apiKey, intent, chainSessionId, replacing);
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Metrics } from '../metrics/metrics';
 import { ProviderAdapter } from '../provider/provider.adapter';
 import { OnChainSession } from '../provider/provider.types';
 import { factsOf } from './on-chain-facts';
@@ -33,6 +34,7 @@ export class SessionReconciler {
     private readonly sessions: SessionRepository,
     private readonly closer: SessionCloser,
     private readonly events: SessionEvents,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Settles one `opening` intent against the wallet's sessions (fetched once per sweep by callers). */
@@ -81,6 +83,7 @@ export class SessionReconciler {
       if (isUniqueViolation(error, 'uq_sessions_chain_session_id')) return undefined;
       throw error;
     }
+    this.metrics.opens.inc({ outcome: 'adopted' });
     this.logger.log({ sessionId: found.id, intent: intent.id }, 'adopted a session whose open outcome was unknown');
     await this.events.emit('session.opened', { ...intent, chainSessionId: found.id });
     if (found.closedAt > 0n) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBody,
@@ -7,6 +7,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
@@ -15,14 +16,24 @@ import { applyDecorators } from '@nestjs/common';
 import { Authenticated, CurrentPrincipal } from '../auth/decorators';
 import { Principal } from '../auth/principal';
 import { detailExample, validationExample } from '../common/openapi';
+import { RawInput, RawRequestInput } from '../common/validation/raw-input';
+import { validateRequest } from '../common/validation/api-validation.pipe';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { BidSessionBodyDto, BidSessionQueryDto, ModelSessionBodyDto, ModelSessionQueryDto } from './dto/session-request.dto';
+import {
+  BidSessionBodyDto,
+  BidSessionQueryDto,
+  EXAMPLE_BID_ID,
+  EXAMPLE_MODEL_ID,
+  ModelSessionBodyDto,
+  ModelSessionQueryDto,
+} from './dto/session-request.dto';
 import { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from './dto/session-response.dto';
-import { sessionDurationOf } from './session-duration';
+import { durationIssues, sessionDurationOf } from './session-duration';
 import { presentClosed, presentCreated, presentCurrent, presentPing } from './session.presenter';
 import { SessionService } from './session.service';
 
 const NO_KEY = 'Create an API key first: POST /api/v1/auth/keys';
+const DURATION_LOC = ['body', 'sessionDuration'];
 
 /** The answers every route that reaches the node can give. */
 const NodeFailures = () =>
@@ -64,13 +75,17 @@ export class SessionController {
     summary: 'Open a session for a model and bind it to your API key',
     description: 'User tokens act on your default API key. Same model while a session is active: that session is returned (`reused`). Another target replaces it.',
   })
+  @ApiQuery({ name: 'model_id', required: true, description: 'A model blockchain id (0x + 64 hex) or a model name (1–64 characters)', example: EXAMPLE_MODEL_ID })
   @ApiBody({ type: ModelSessionBodyDto, examples: bodyExamples })
   @CreateAnswers()
   @ApiNotFoundResponse({ description: 'Unknown or deleted model', schema: detailExample('Model not found') })
-  async createForModel(@CurrentPrincipal() principal: Principal, @Query() query: ModelSessionQueryDto, @Body() body: ModelSessionBodyDto) {
+  async createForModel(@CurrentPrincipal() principal: Principal, @RawInput() raw: RawRequestInput) {
+    const { query, body } = validateRequest(raw, ModelSessionQueryDto, ModelSessionBodyDto, (_, b, issues) =>
+      durationIssues(b.sessionDuration, this.config, DURATION_LOC, issues),
+    );
     const outcome = await this.sessions.createForModel(principal, {
       model: query.model_id,
-      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, ['body', 'sessionDuration']),
+      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, DURATION_LOC),
       directPayment: body.directPayment ?? false,
       failover: body.failover ?? false,
     });
@@ -83,13 +98,17 @@ export class SessionController {
     summary: 'Open a session for one specific bid and bind it to your API key',
     description: "The node's bid route takes only sessionDuration: directPayment/failover must be absent or false.",
   })
+  @ApiQuery({ name: 'bid_id', required: true, description: 'A bid blockchain id (0x + 64 hex)', example: EXAMPLE_BID_ID })
   @ApiBody({ type: BidSessionBodyDto, examples: { defaults: bodyExamples.defaults, oneHour: { summary: 'One hour', value: { sessionDuration: 3600 } } } })
   @CreateAnswers()
   @ApiNotFoundResponse({ description: 'Unknown or deleted bid', schema: detailExample('Bid not found') })
-  async createForBid(@CurrentPrincipal() principal: Principal, @Query() query: BidSessionQueryDto, @Body() body: BidSessionBodyDto) {
+  async createForBid(@CurrentPrincipal() principal: Principal, @RawInput() raw: RawRequestInput) {
+    const { query, body } = validateRequest(raw, BidSessionQueryDto, BidSessionBodyDto, (_, b, issues) =>
+      durationIssues(b.sessionDuration, this.config, DURATION_LOC, issues),
+    );
     const outcome = await this.sessions.createForBid(principal, {
       bidId: query.bid_id.toLowerCase(),
-      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, ['body', 'sessionDuration']),
+      sessionDuration: sessionDurationOf(body.sessionDuration, this.config, DURATION_LOC),
     });
     return presentCreated(outcome);
   }

@@ -2,14 +2,25 @@ import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { CurrentPrincipal } from '../auth/decorators';
 import { Principal } from '../auth/principal';
-import { validateInput } from '../common/validation/api-validation.pipe';
+import { RequestValidationError } from '../common/errors';
+import { inspectInput, validateInput } from '../common/validation/api-validation.pipe';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthorizedMessage } from '../common/messaging/authorized-message.dto';
 import { BidSessionMessageDto, ModelSessionMessageDto } from './dto/session-message.dto';
 import { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from './dto/session-response.dto';
-import { sessionDurationOf } from './session-duration';
+import { durationIssues, sessionDurationOf } from './session-duration';
 import { presentClosed, presentCreated, presentCurrent, presentPing } from './session.presenter';
 import { SessionService } from './session.service';
+
+const DURATION_LOC = ['payload', 'sessionDuration'];
+
+/** The payload's problems and the duration's bounds, in one 422. */
+function validateMessage<T extends { sessionDuration?: number }>(dto: new () => T, payload: unknown, config: AppConfig): T {
+  const { instance, issues } = inspectInput(dto, payload, 'payload', true);
+  issues.push(...durationIssues(instance.sessionDuration, config, DURATION_LOC, issues));
+  if (issues.length) throw new RequestValidationError(issues);
+  return instance;
+}
 
 /** API.md §6: the session operations for services inside the deployment, as thin as the HTTP controller. */
 @Controller()
@@ -21,10 +32,10 @@ export class SessionMessages {
 
   @MessagePattern('session.create_model')
   async createForModel(@CurrentPrincipal() principal: Principal, @Payload() payload: unknown): Promise<SessionCreatedDto> {
-    const message = validateInput(ModelSessionMessageDto, payload, 'payload', true);
+    const message = validateMessage(ModelSessionMessageDto, payload, this.config);
     const outcome = await this.sessions.createForModel(principal, {
       model: message.model_id,
-      sessionDuration: sessionDurationOf(message.sessionDuration, this.config, ['payload', 'sessionDuration']),
+      sessionDuration: sessionDurationOf(message.sessionDuration, this.config, DURATION_LOC),
       directPayment: message.directPayment ?? false,
       failover: message.failover ?? false,
     });
@@ -33,10 +44,10 @@ export class SessionMessages {
 
   @MessagePattern('session.create_bid')
   async createForBid(@CurrentPrincipal() principal: Principal, @Payload() payload: unknown): Promise<SessionCreatedDto> {
-    const message = validateInput(BidSessionMessageDto, payload, 'payload', true);
+    const message = validateMessage(BidSessionMessageDto, payload, this.config);
     const outcome = await this.sessions.createForBid(principal, {
       bidId: message.bid_id.toLowerCase(),
-      sessionDuration: sessionDurationOf(message.sessionDuration, this.config, ['payload', 'sessionDuration']),
+      sessionDuration: sessionDurationOf(message.sessionDuration, this.config, DURATION_LOC),
     });
     return presentCreated(outcome);
   }

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import { AuthCoreModule } from '../auth/auth.module';
 import { ProviderModule } from '../provider/provider.module';
 import { ApiKeyRevokedListener } from './api-key-revoked.listener';
@@ -29,4 +30,15 @@ import { SessionSweeper } from './session-sweeper';
   ],
   exports: [SessionService, SessionSweeper, SessionOpener],
 })
-export class SessionModule {}
+export class SessionModule implements OnModuleInit {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly sessions: SessionRepository,
+    private readonly sweeper: SessionSweeper,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.sourceSessionCounts(() => this.sessions.countByStatus());
+    this.metrics.sourceUnmatchedWalletSessions(() => this.sweeper.unmatchedWalletSessions);
+  }
+}

@@ -109,7 +109,6 @@ export class SessionService {
   /** Closes the key's session on chain and in the database; a node failure leaves it active. */
   async close(principal: Principal): Promise<Session | null> {
     const key = await this.keyOf(principal);
-    await this.opener.settled(key.id);
     const held = await this.sessions.held(key.id);
     if (held.some((row) => row.status === 'opening')) throw new SessionOpeningError();
     const session = held.find((row) => row.status === 'active');

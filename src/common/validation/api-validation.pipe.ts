@@ -39,14 +39,44 @@ export class ApiValidationPipe implements PipeTransform {
  * Shared by HTTP (this pipe) and messages (whose `loc` starts with `payload`).
  */
 export function validateInput<T extends object>(metatype: new () => T, value: unknown, loc: string, strict: boolean): T {
+  const { instance, issues } = inspectInput(metatype, value, loc, strict);
+  if (issues.length) throw new RequestValidationError(issues);
+  return instance;
+}
+
+/** The DTO instance and every problem with it, without throwing (callers merge several parts). */
+export function inspectInput<T extends object>(
+  metatype: new () => T,
+  value: unknown,
+  loc: string,
+  strict: boolean,
+): { instance: T; issues: ValidationIssue[] } {
   const instance = plainToInstance(metatype, value) as T;
   const errors = validateSync(instance, {
     whitelist: true,
     forbidNonWhitelisted: strict,
     validationError: { target: false, value: true },
   });
-  if (errors.length) throw new RequestValidationError(toIssues(errors, [loc]));
-  return instance;
+  return { instance, issues: toIssues(errors, [loc]) };
+}
+
+/**
+ * Validates a request's query and body together, so that one 422 lists every problem
+ * (API.md §1), then lets the caller add checks that need configuration.
+ */
+export function validateRequest<Q extends object, B extends object>(
+  raw: { query: unknown; body: unknown },
+  query: new () => Q,
+  body: new () => B,
+  extra: (query: Q, body: B, issues: ValidationIssue[]) => ValidationIssue[] = () => [],
+): { query: Q; body: B } {
+  const q = inspectInput(query, raw.query ?? {}, 'query', false);
+  const bodyProblem = checkBody(raw.body, Reflect.getMetadata(OPTIONAL_BODY, body) === true);
+  const b = bodyProblem ? { instance: new body(), issues: [bodyProblem] } : inspectInput(body, raw.body ?? {}, 'body', true);
+  const issues = [...q.issues, ...b.issues];
+  issues.push(...extra(q.instance, b.instance, issues));
+  if (issues.length) throw new RequestValidationError(issues);
+  return { query: q.instance, body: b.instance };
 }
 
 function isPrimitive(metatype: unknown): boolean {

@@ -3,8 +3,8 @@ import { IsDefined, IsString, Matches, MinLength, ValidateBy } from 'class-valid
 import { BoolField, FalseOnlyField, IntField } from '../../common/validation/fields';
 
 export const HEX32 = /^0x[0-9a-fA-F]{64}$/;
-const EXAMPLE_MODEL_ID = '0x6a4813e866a48da528c533e706344ea853a1d3f21e37b4c8e7ffd5ff25779018';
-const EXAMPLE_BID_ID = '0x9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
+export const EXAMPLE_MODEL_ID = '0x6a4813e866a48da528c533e706344ea853a1d3f21e37b4c8e7ffd5ff25779018';
+export const EXAMPLE_BID_ID = '0x9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
 
 /**
  * `model_id`: a blockchain id (`0x` + 64 hex) or a model name of 1–64 characters. The two

@@ -1,0 +1,50 @@
+import type { Histogram } from 'prom-client';
+import { ProviderAdapter } from './provider.adapter';
+
+type Method = Exclude<keyof ProviderAdapter, 'circuitState'>;
+
+const OPERATIONS: Method[] = [
+  'listModels',
+  'listBids',
+  'ratedBids',
+  'getBid',
+  'openSessionByModel',
+  'openSessionByBid',
+  'closeSession',
+  'getSession',
+  'walletAddress',
+  'walletSessions',
+  'ping',
+  'health',
+];
+
+/** The error's stable code (provider_timeout, …) or "error": never a message. */
+function outcomeOf(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[a-z_]+$/.test(code) ? code : 'error';
+}
+
+/**
+ * Times every proxy-router call by operation and outcome, around whichever adapter is
+ * configured: the adapter itself stays free of metrics.
+ */
+export function instrumentAdapter(adapter: ProviderAdapter, calls: Histogram<'operation' | 'outcome'>): ProviderAdapter {
+  const wrapped = Object.create(adapter) as ProviderAdapter;
+  for (const operation of OPERATIONS) {
+    const original = adapter[operation].bind(adapter) as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(wrapped, operation, {
+      value: async (...args: unknown[]) => {
+        const stop = calls.startTimer({ operation });
+        try {
+          const result = await original(...args);
+          stop({ outcome: operation === 'ping' ? `ping_${(result as { kind: string }).kind}` : 'ok' });
+          return result;
+        } catch (error) {
+          stop({ outcome: outcomeOf(error) });
+          throw error;
+        }
+      },
+    });
+  }
+  return wrapped;
+}
