@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module';
 import { SessionModule } from './session/session.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { LoggingModule, LogSink } from './common/logging.module';
 import { ProviderModule } from './provider/provider.module';
 
@@ -31,6 +32,8 @@ export class AppModule {
         DatabaseModule.forRoot(),
         HealthModule,
         AuthModule,
+        // After AuthModule: its guard must see the authenticated principal.
+        RateLimitModule,
         SessionModule,
         MessagingModule,
         ProviderModule,

@@ -1,4 +1,5 @@
 import { applyDecorators, Controller, Get, Param } from '@nestjs/common';
+import { RateLimited } from '../common/rate-limited';
 import {
   ApiBadGatewayResponse,
   ApiConflictResponse,
@@ -29,6 +30,7 @@ const ProxyRouterFailures = () =>
 
 @ApiTags('models')
 @Authenticated()
+@RateLimited()
 @Controller('api/v1/models')
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}

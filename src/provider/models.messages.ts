@@ -1,4 +1,5 @@
 import { Controller } from '@nestjs/common';
+import { RateLimited } from '../common/rate-limited';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { validateInput } from '../common/validation/api-validation.pipe';
 import { AuthorizedMessage } from '../common/messaging/authorized-message.dto';
@@ -7,6 +8,7 @@ import { ModelCatalog } from './model-catalog';
 import { presentModels } from './models.presenter';
 
 /** `models.list` for services inside the deployment (authenticated by the global guard). */
+@RateLimited()
 @Controller()
 export class ModelsMessages {
   constructor(private readonly catalog: ModelCatalog) {}

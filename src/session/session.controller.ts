@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { RateLimited } from '../common/rate-limited';
 import {
   ApiBadGatewayResponse,
   ApiBody,
@@ -62,6 +63,7 @@ const bodyExamples = {
 
 @ApiTags('sessions')
 @Authenticated()
+@RateLimited()
 @Controller('api/v1/session')
 export class SessionController {
   constructor(

@@ -1,4 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
+import { RateLimited } from '../common/rate-limited';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { CurrentPrincipal } from '../auth/decorators';
 import { Principal } from '../auth/principal';
@@ -23,6 +24,7 @@ function validateMessage<T extends { sessionDuration?: number }>(dto: new () => 
 }
 
 /** API.md §6: the session operations for services inside the deployment, as thin as the HTTP controller. */
+@RateLimited()
 @Controller()
 export class SessionMessages {
   constructor(

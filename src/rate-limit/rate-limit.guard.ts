@@ -1,0 +1,45 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { DomainError } from '../common/errors';
+import { RATE_LIMITED } from '../common/rate-limited';
+import { messagePrincipals, Principal } from '../auth/principal';
+import { Metrics } from '../metrics/metrics';
+import { RateLimiter } from './rate-limiter';
+
+export class RateLimitedError extends DomainError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+
+  constructor(readonly retryAfterS: number) {
+    super(`Rate limit exceeded: try again in ${retryAfterS} s`);
+  }
+}
+
+/** Runs after the auth guard (registered after it): limits are per key, or per user for user tokens. */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.reflector.getAllAndOverride<boolean>(RATE_LIMITED, [context.getHandler(), context.getClass()])) return true;
+    const principal = principalOf(context);
+    if (!principal) return true; // unauthenticated routes are not limited here
+    const subject = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
+    const decision = await this.limiter.consume(subject);
+    if (decision.allowed) return true;
+    this.metrics.rateLimited.inc({ transport: context.getType() });
+    if (context.getType() === 'http') {
+      context.switchToHttp().getResponse<{ header(name: string, value: string): unknown }>().header('Retry-After', String(decision.retryAfterS));
+    }
+    throw new RateLimitedError(decision.retryAfterS);
+  }
+}
+
+function principalOf(context: ExecutionContext): Principal | undefined {
+  if (context.getType() === 'rpc') return messagePrincipals.get(context.switchToRpc().getData<object>());
+  return context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+}
