@@ -181,8 +181,8 @@ describe('model routes (e2e)', () => {
       const { body } = await get<{ paths: Record<string, { get: Operation }> }>('/api/v1/openapi.json');
       const list = body.paths['/api/v1/models'].get;
       const bids = body.paths['/api/v1/models/{model}/bids'].get;
-      expect(Object.keys(list.responses).sort()).toEqual(['200', '401', '502', '503', '504']);
-      expect(Object.keys(bids.responses).sort()).toEqual(['200', '401', '404', '409', '502', '503', '504']);
+      expect(Object.keys(list.responses).sort()).toEqual(['200', '401', '429', '502', '503', '504']);
+      expect(Object.keys(bids.responses).sort()).toEqual(['200', '401', '404', '409', '429', '502', '503', '504']);
       expect(bids.parameters?.map((p) => p.name)).toContain('model');
       expect(list.security?.flatMap((s) => Object.keys(s))).toContain('APIKeyAuth');
     });
