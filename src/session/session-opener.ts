@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
@@ -46,7 +44,6 @@ export class SessionOpener {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly adapter: ProviderAdapter,
     private readonly throttle: ChainWriteThrottle,
     private readonly sessions: SessionRepository,
@@ -96,7 +93,7 @@ export class SessionOpener {
 
   /** Step 1, one short transaction under the key's row lock. */
   private claim(apiKey: KeyRef, target: SessionTarget): Promise<Claim> {
-    return this.dataSource
+    return this.sessions
       .transaction(async (manager): Promise<Claim> => {
         await this.sessions.lockApiKey(manager, apiKey.id);
         const held = await this.sessions.held(apiKey.id, manager);
@@ -167,7 +164,7 @@ export class SessionOpener {
       this.logger.warn({ err: error, sessionId: chainSessionId }, 'could not read the new session back');
       return null;
     });
-    await this.dataSource.transaction(async (manager) => {
+    await this.sessions.transaction(async (manager) => {
       await this.sessions.lockApiKey(manager, apiKey.id);
       await this.sessions.recordOpened(manager, intent.id, factsOf(chainSessionId, onChain));
       if (replacing) await this.sessions.setStatus(replacing.id, 'closing', manager);

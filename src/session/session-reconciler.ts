@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
@@ -29,7 +27,6 @@ export class SessionReconciler {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly adapter: ProviderAdapter,
     private readonly sessions: SessionRepository,
     private readonly closer: SessionCloser,
@@ -68,7 +65,7 @@ export class SessionReconciler {
   private async adopt(intent: Session, found: OnChainSession): Promise<boolean | undefined> {
     let replaced: Session | undefined;
     try {
-      const settled = await this.dataSource.transaction(async (manager) => {
+      const settled = await this.sessions.transaction(async (manager) => {
         await this.sessions.lockApiKey(manager, intent.apiKeyId);
         const current = await this.sessions.findById(intent.id, manager);
         if (current?.status !== 'opening') return false;
@@ -95,7 +92,7 @@ export class SessionReconciler {
 
   /** A definite failure: the intent is failed and a session it was replacing is active again. */
   async failIntent(intent: Session, reason: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    await this.sessions.transaction(async (manager) => {
       await this.sessions.lockApiKey(manager, intent.apiKeyId);
       const moved = await this.sessions.transition(intent.id, ['opening'], 'failed', { failureReason: reason.slice(0, 500) }, manager);
       if (!moved) return;

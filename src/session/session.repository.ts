@@ -20,7 +20,22 @@ export interface OnChainFacts {
 /** Every query of the session module. Methods take the caller's transaction where they must. */
 @Injectable()
 export class SessionRepository {
+  /**
+   * Bumped by every write through this repository: read caches keyed on it are never
+   * stale for this instance's own writes (others' reach them within the caches' TTL).
+   */
+  generation = 0;
+
   constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+
+  /** A short transaction; the generation moves once it has committed, so caches never keep what it replaced. */
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.dataSource.transaction(work);
+    } finally {
+      this.generation++;
+    }
+  }
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(Session);
@@ -63,11 +78,13 @@ export class SessionRepository {
 
   async setStatus(id: string, status: SessionStatus, manager?: EntityManager, extra: Partial<Session> = {}): Promise<void> {
     await this.repo(manager).update({ id }, { ...extra, status });
+    this.generation++;
   }
 
   /** Moves a row only if it is still in `from`: concurrent settlers (request, sweeper) agree. */
   async transition(id: string, from: SessionStatus[], to: SessionStatus, extra: Partial<Session> = {}, manager?: EntityManager): Promise<boolean> {
     const result = await this.repo(manager).update({ id, status: In(from) }, { ...extra, status: to });
+    this.generation++;
     return (result.affected ?? 0) > 0;
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { ApiKeyService } from '../auth/api-key.service';
 import { displayPrefix } from '../auth/api-key.format';
 import { Principal } from '../auth/principal';
@@ -32,9 +33,13 @@ export type PingOutcome =
 
 export type CurrentSession = { status: 'active' | 'opening'; session: Session; apiKeyPrefix: string };
 
+const isPast = (date: Date | null | undefined): boolean => date != null && date.getTime() <= Date.now();
+
 /** The use-cases of API.md §5, for HTTP and messages alike. */
 @Injectable()
 export class SessionService {
+  private readonly currentCache = new LRUCache<string, { generation: number; answer?: CurrentSession }>({ max: 50_000, ttl: 1_000 });
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyService,
@@ -72,9 +77,29 @@ export class SessionService {
     return { ...(await this.opener.open(key, target)), apiKeyPrefix: key.prefix };
   }
 
-  /** The session the key should use now; needs no proxy-router. */
+  /**
+   * The session the key should use now; needs no proxy-router. The hottest read of the
+   * gateway, so answers are cached per key for a second: this instance's writes bump the
+   * repository's generation (a miss at once); other instances' writes show within 1 s.
+   */
   async current(principal: Principal): Promise<CurrentSession> {
     const key = await this.keyOf(principal);
+    const cached = this.currentCache.get(key.id);
+    if (cached && cached.generation === this.sessions.generation && !isPast(cached.answer?.session.expiresAt)) {
+      if (!cached.answer) throw new NoActiveSessionError();
+      return cached.answer;
+    }
+    const generation = this.sessions.generation;
+    const answer = await this.readCurrent(key).catch((error: unknown) => {
+      if (!(error instanceof NoActiveSessionError)) throw error;
+      return undefined;
+    });
+    this.currentCache.set(key.id, { generation, answer });
+    if (!answer) throw new NoActiveSessionError();
+    return answer;
+  }
+
+  private async readCurrent(key: KeyRef): Promise<CurrentSession> {
     const held = await this.sessions.held(key.id);
     const usable = held.find((row) => row.status === 'active' || row.status === 'replacing');
     if (usable && !(await this.expireIfPast(usable))) return { status: 'active', session: usable, apiKeyPrefix: key.prefix };
