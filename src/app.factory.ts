@@ -43,10 +43,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: config.http.trustProxy,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    // Slow clients must not hold sockets open: bound the request and idle phases.
-    requestTimeout: 30_000,
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 72_000,
+    // Slow clients must not hold sockets: a socket silent before its headers are in is
+    // cut after HTTP_HEADERS_TIMEOUT_MS, a whole request must arrive within
+    // HTTP_REQUEST_TIMEOUT_MS, idle keep-alive sockets close after HTTP_KEEPALIVE_TIMEOUT_MS.
+    // Never the whole exchange: an open legitimately takes minutes to answer.
+    connectionTimeout: config.http.headersTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
@@ -56,8 +59,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
+  // Headers that trickle in (slowloris) are cut off sooner than a slow body.
+  fastify.server.headersTimeout = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
   registerJsonParser(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
+    // Headers are in: from here the request may wait minutes for the node without being idle-killed.
+    request.raw.socket?.setTimeout(0);
     void reply.header('x-request-id', request.id);
     done();
   });

@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { firstValueFrom, timeout } from 'rxjs';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { ValidationIssue } from '../common/errors';
 import type { ModelListResponseDto } from '../provider/dto/models.dto';
 import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from '../session/dto/session-response.dto';
@@ -86,18 +86,26 @@ export class SessionGatewayClient implements OnApplicationShutdown {
   }
 }
 
+/** The gateway's answer as it would be over HTTP; transport failures (no gateway, no broker) are a 503. */
 function toGatewayError(error: unknown): Error {
   const { status, detail } = (error ?? {}) as { status?: unknown; detail?: unknown };
   if (typeof status === 'number' && (typeof detail === 'string' || Array.isArray(detail))) {
     return new SessionGatewayError(status, detail as string | ValidationIssue[]);
   }
-  return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof TimeoutError) return new SessionGatewayError(504, 'The session gateway did not answer in time');
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SessionGatewayError(503, `The session gateway cannot be reached: ${reason}`);
 }
 
 function proxyFor(options: SessionGatewayClientOptions): ClientProxy {
-  return options.transport === 'nats'
-    ? ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [options.url] } })
-    : ClientProxyFactory.create({ transport: Transport.TCP, options: { host: options.host, port: options.port } });
+  if (options.transport === 'tcp') {
+    return ClientProxyFactory.create({ transport: Transport.TCP, options: { host: options.host, port: options.port } });
+  }
+  // Reconnect forever: nats.js's default (10 attempts) would leave the client dead after a short outage.
+  return ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: { servers: [options.url], reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+  });
 }
 
 @Module({})

@@ -3,7 +3,17 @@
  * at start-up. This is the only place that reads `process.env`.
  */
 export interface AppConfig {
-  readonly http: { port: number; host: string; bodyLimitBytes: number; trustProxy: boolean; corsOrigins: string[] };
+  readonly http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    trustProxy: boolean;
+    corsOrigins: string[];
+    /** Slow clients: time to send the headers, the whole request, and idle time between requests. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
   readonly database: { url?: string; dataDir: string; poolSize: number };
   readonly proxyRouter: {
     url?: string;
@@ -123,6 +133,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: 64 * 1024,
       trustProxy: bool(env, 'TRUST_PROXY', false),
       corsOrigins,
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+      keepAliveTimeoutMs: int(env, 'HTTP_KEEPALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
     },
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -26,6 +26,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
   private until = 0;
   private checkedAt = 0;
   private lockConnection?: DedicatedConnection;
+  private readonly outside = new Set<Promise<unknown>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -35,7 +36,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
 
   async write<T>(send: () => Promise<T>): Promise<T> {
     try {
-      return (await this.throttled()) ? await this.enqueue(send) : await send();
+      return (await this.throttled()) ? await this.enqueue(send) : await this.unqueued(send);
     } catch (error) {
       if (!(error instanceof NonceRejectedError)) throw error;
       // Rejected for its nonce: nothing was sent on chain, so one retry is safe.
@@ -45,8 +46,21 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
     }
   }
 
+  /** Writes sent before the throttle engaged; the queue's head waits for them to finish. */
+  private async unqueued<T>(send: () => Promise<T>): Promise<T> {
+    const running = send();
+    this.outside.add(running);
+    try {
+      return await running;
+    } finally {
+      this.outside.delete(running);
+    }
+  }
+
   private enqueue<T>(send: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => this.exclusively(send));
+    // A queued write must not overlap a write sent outside the queue: that overlap is what
+    // the node's nonce cannot take.
+    const run = this.tail.then(() => Promise.allSettled([...this.outside])).then(() => this.exclusively(send));
     this.tail = run.catch(() => undefined);
     return run;
   }

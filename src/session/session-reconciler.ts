@@ -52,13 +52,14 @@ export class SessionReconciler {
   }
 
   /**
-   * An intent is failed only after its open's time and one more sweep: a transaction still
-   * being mined when the call timed out gets that long to appear before we give up on it.
+   * An intent is failed once SESSION_OPEN_TIMEOUT_MS — the budget of one open on chain,
+   * mining included — has passed without its session appearing, so no `opening` row
+   * outlives that plus one sweep (rule 6). A session mined even later matches no intent:
+   * it is left alone and counted (gateway_unmatched_wallet_sessions).
    */
   private openTimeIsUp(intent: Session): boolean {
     const requested = (intent.openRequestedAt ?? intent.createdAt).getTime();
-    const window = this.config.proxyRouter.sessionOpenTimeoutMs + this.config.sessions.sweepIntervalS * 1000;
-    return Date.now() - requested >= window;
+    return Date.now() - requested >= this.config.proxyRouter.sessionOpenTimeoutMs;
   }
 
   /** true: adopted; false: the intent was settled meanwhile; undefined: someone owns it, try the next. */

@@ -1,0 +1,112 @@
+/**
+ * The internal interface over TCP (API.md §6, issue 5): without NATS_URL the gateway listens
+ * on MICROSERVICE_HOST:MICROSERVICE_PORT. The same core e2e as over NATS, through the typed
+ * client's TCP transport.
+ */
+import { type Simulator, startSimulator } from '../dev/simulator';
+import type { ValidationIssue } from '../src/common/errors';
+import { client, startTestApp, type TestApp } from './support/app';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { gatewayClient, type GatewayClientHandle, gatewayError } from './support/nats';
+import { freePort } from './support/process';
+import { aKey, HEX32, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground, totalCalls } from './support/sessions';
+
+jest.setTimeout(60_000);
+
+describe('internal interface over TCP (e2e)', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let gateway: TestApp;
+  let port: number;
+  let typed: GatewayClientHandle;
+  let api: ReturnType<typeof sessionApi>;
+
+  function openableModel(index = 0): string {
+    const market = sim.marketplace;
+    const live = market.models.filter((m) => !m.isDeleted);
+    const openable = live.filter(
+      (m) => live.filter((o) => o.name === m.name).length === 1 && market.bids.some((b) => b.modelId === m.id && !b.isDeleted),
+    );
+    return openable[index].id;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('messaging_tcp');
+    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-tcp-e2e' });
+    port = await freePort();
+    gateway = await startTestApp(
+      sessionEnv(db, sim, { MICROSERVICE_HOST: '127.0.0.1', MICROSERVICE_PORT: String(port), LOG_LEVEL: 'warn' }),
+    );
+    await settleBackground(gateway);
+    typed = await gatewayClient({ transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 15_000 });
+    api = sessionApi(gateway.url);
+  });
+
+  beforeEach(() => sim.reset());
+
+  afterAll(async () => {
+    await typed?.close();
+    await gateway?.close();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('listens on MICROSERVICE_PORT; readiness lists NATS as not configured', async () => {
+    const ready = await client(gateway.url)('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.components.nats).toEqual({ status: 'not_configured' });
+  });
+
+  it('create, get and close by message; HTTP sees the same session', async () => {
+    const key = await aKey(gateway);
+    const model = openableModel(0);
+    const created = await typed.client.createModelSession(key.auth, { model_id: model, sessionDuration: 600 });
+    expect(created).toMatchObject({ success: true, api_key_prefix: key.prefix, model, reused: false, replaced_session_id: null });
+    expect(created.session_id).toMatch(HEX32);
+    expect(sim.counts().openModel).toBe(1);
+
+    const current = await typed.client.getSession(key.auth);
+    expect(current).toMatchObject({ session_id: created.session_id, status: 'active', api_key_prefix: key.prefix });
+    expect(current).toEqual((await api.current(key.auth)).body);
+
+    // A bare `sk-…` credential works as over HTTP.
+    expect(await typed.client.getSession(key.key)).toEqual(current);
+
+    expect(await typed.client.closeSession(key.auth)).toEqual({ success: true, message: 'Session closed successfully', session_id: created.session_id });
+    expect(sim.counts().close).toBe(1);
+    expect(await gatewayError(typed.client.getSession(key.auth))).toEqual({ status: 404, detail: 'No active session' });
+    expect((await api.current(key.auth)).status).toBe(404);
+  });
+
+  it('refuses a message without (valid) authorization: 401 with the HTTP detail, nothing opened', async () => {
+    const model = openableModel(0);
+    const http = await api.createForModel(undefined, model);
+    expect(http.status).toBe(401);
+    const detail = (http.body as unknown as { detail: string }).detail;
+    const none = undefined as unknown as string;
+    expect(await gatewayError(typed.client.createModelSession(none, { model_id: model }))).toEqual({ status: 401, detail });
+    expect(await gatewayError(typed.client.getSession(none))).toEqual({ status: 401, detail });
+    expect(await gatewayError(typed.client.closeSession(none))).toEqual({ status: 401, detail });
+    expect(await gatewayError(typed.client.listModels(none))).toEqual({ status: 401, detail });
+    const forged = 'Bearer sk-AbCd1234.' + 'x'.repeat(43);
+    const httpForged = await api.createForModel(forged, model);
+    expect(httpForged.status).toBe(401);
+    expect(await gatewayError(typed.client.createModelSession(forged, { model_id: model }))).toEqual({
+      status: 401,
+      detail: (httpForged.body as unknown as { detail: string }).detail,
+    });
+    expect(totalCalls(sim)).toBe(0);
+  });
+
+  it('a bad payload: 422 with the HTTP detail, `loc` starting with payload', async () => {
+    const key = await aKey(gateway);
+    const http = await api.createForModel(key.auth, openableModel(0), { body: { sessionDuration: 'abc' } });
+    expect(http.status).toBe(422);
+    const detail = (http.body as unknown as { detail: ValidationIssue[] }).detail;
+    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: openableModel(0), sessionDuration: 'abc' as never }))).toEqual({
+      status: 422,
+      detail: detail.map((issue) => ({ ...issue, loc: ['payload', ...issue.loc.slice(1)] })),
+    });
+    expect(totalCalls(sim)).toBe(0);
+  });
+});
