@@ -4,6 +4,7 @@
  * APP_INTERCEPTOR that records the messages it handled, so a reply can be attributed to
  * the instance that produced it.
  */
+import { openableModels } from './support/instances';
 import type { CallHandler, DynamicModule, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsContext } from '@nestjs/microservices';
@@ -53,15 +54,6 @@ describe('two instances in one queue group (e2e)', () => {
   const handled: Handled[][] = [];
   let typed: GatewayClientHandle;
 
-  /** A live model with a live bid and a unique name. */
-  function openableModel(index = 0): string {
-    const market = sim.marketplace;
-    const live = market.models.filter((m) => !m.isDeleted);
-    const openable = live.filter(
-      (m) => live.filter((o) => o.name === m.name).length === 1 && market.bids.some((b) => b.modelId === m.id && !b.isDeleted),
-    );
-    return openable[index].id;
-  }
 
   /** How many messages on `subject` each instance handled for these credentials. */
   const perInstance = (subject: string, auths: Set<unknown>) =>
@@ -98,7 +90,7 @@ describe('two instances in one queue group (e2e)', () => {
     // Each key gets its own session over HTTP (through either instance), so every answer is distinguishable.
     const sessions = await Promise.all(
       keys.map(async (key, i) => {
-        const res = await sessionApi(gateways[i % 2].url).createForModel(key.auth, openableModel(i % 3));
+        const res = await sessionApi(gateways[i % 2].url).createForModel(key.auth, openableModels(sim)[i % 3]);
         expect(res.status).toBe(200);
         return res.body.session_id;
       }),
@@ -150,7 +142,7 @@ describe('two instances in one queue group (e2e)', () => {
 
   it(`${COUNT} concurrent session.create_model messages for one key, spread over both instances, open exactly one session`, async () => {
     const key = await aKey(gateways[0]);
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     sim.control.setLatency('openModel', 800); // every message arrives while the one open is in flight
     const replies = await Promise.allSettled(
       Array.from({ length: COUNT }, () => typed.client.createModelSession(key.auth, { model_id: model, sessionDuration: 600 })),

@@ -7,6 +7,7 @@
  * The NATS server is this file's own (see test/support/nats.ts): on the shared one, another
  * test file's gateway in the same queue group could answer our requests.
  */
+import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import type { ValidationIssue } from '../src/common/errors';
@@ -54,15 +55,6 @@ describe('internal interface over NATS (e2e)', () => {
   let api: ReturnType<typeof sessionApi>;
   let call: ReturnType<typeof client>;
 
-  /** A live model with a live bid and a unique name: an open by it succeeds. */
-  function openableModel(index = 0): string {
-    const market = sim.marketplace;
-    const live = market.models.filter((m) => !m.isDeleted);
-    const openable = live.filter(
-      (m) => live.filter((o) => o.name === m.name).length === 1 && market.bids.some((b) => b.modelId === m.id && !b.isDeleted),
-    );
-    return openable[index].id;
-  }
 
   const sessionRows = async (key: TestKey) =>
     Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM sessions WHERE api_key_id = $1', [key.id]))[0].n);
@@ -97,7 +89,7 @@ describe('internal interface over NATS (e2e)', () => {
 
   it('creates a model session by message, HTTP sees the same session, ping and close by message answer as HTTP', async () => {
     const key = await aKey(gateway);
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
 
     const created = await typed.client.createModelSession(key.auth, { model_id: model, sessionDuration: 600 });
     expect(Object.keys(created).sort()).toEqual(
@@ -141,7 +133,7 @@ describe('internal interface over NATS (e2e)', () => {
   });
 
   it('refuses every pattern without authorization: 401 with the detail HTTP gives, nothing opened', async () => {
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     const bid = sim.marketplace.liveBidIds[0];
     const http = {
       create_model: await api.createForModel(undefined, model),
@@ -173,7 +165,7 @@ describe('internal interface over NATS (e2e)', () => {
   it('refuses a revoked key: 401 with the detail HTTP gives, nothing opened', async () => {
     const key = await aKey(gateway);
     await gateway.app.get(ApiKeyService).revoke(key.userId, key.id);
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     const http = await api.createForModel(key.auth, model);
     expect(http.status).toBe(401);
     expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: model }))).toEqual({ status: 401, detail: httpDetail(http) });
@@ -197,7 +189,7 @@ describe('internal interface over NATS (e2e)', () => {
 
   it('validates payloads with the HTTP DTOs: the same 422 detail with `loc` starting with payload, nothing opened', async () => {
     const key = await aKey(gateway);
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     const cases: Array<[string | undefined, Record<string, unknown>, Array<[string, string]>]> = [
       // API.md §5: a 0x value that is not 64 hex digits; a non-integer duration and an unknown field.
       ['0x123', {}, [['payload.model_id', 'string_pattern_mismatch']]],
@@ -265,7 +257,7 @@ describe('internal interface over NATS (e2e)', () => {
 
     it('create then close: session.opened then session.closed, in order', async () => {
       const key = await aKey(gateway);
-      const model = openableModel(1);
+      const model = openableModels(sim)[1];
       const since = Date.now();
       const { session_id } = await typed.client.createModelSession(key.auth, { model_id: model });
       await typed.client.closeSession(key.auth);
@@ -278,7 +270,7 @@ describe('internal interface over NATS (e2e)', () => {
 
     it('a dead ping: session.dead, then session.closed', async () => {
       const key = await aKey(gateway);
-      const model = openableModel(2);
+      const model = openableModels(sim)[2];
       const since = Date.now();
       const { session_id } = await typed.client.createModelSession(key.auth, { model_id: model });
       sim.control.setChatBehaviour(session_id, { mode: 'error' });
@@ -293,7 +285,7 @@ describe('internal interface over NATS (e2e)', () => {
 
     it('expiry (EndsAt passes): session.get answers 404 and session.expired is published', async () => {
       const key = await aKey(gateway);
-      const model = openableModel(3);
+      const model = openableModels(sim)[3];
       const since = Date.now();
       const shortened = onNextOpen(sim, (s) => sim.control.setSessionEndsAt(s.id, chainNow() + 2n));
       const created = await typed.client.createModelSession(key.auth, { model_id: model });

@@ -4,6 +4,7 @@
  * gateway process keeps running. HTTP never depends on NATS; readiness lists it (never
  * critical); messages flow again once it is back, without restarting the app.
  */
+import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { client, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -36,14 +37,6 @@ describe('NATS outages (e2e)', () => {
   let call: ReturnType<typeof client>;
   let api: ReturnType<typeof sessionApi>;
 
-  function openableModel(index = 0): string {
-    const market = sim.marketplace;
-    const live = market.models.filter((m) => !m.isDeleted);
-    const openable = live.filter(
-      (m) => live.filter((o) => o.name === m.name).length === 1 && market.bids.some((b) => b.modelId === m.id && !b.isDeleted),
-    );
-    return openable[index].id;
-  }
 
   /** A typed client made now (short timeout: a lost message must fail fast, not hang the test). */
   async function newClient(): Promise<GatewayClientHandle> {
@@ -110,7 +103,7 @@ describe('NATS outages (e2e)', () => {
     expect((await call('GET', '/api/v1/models', { auth: key.auth })).status).toBe(200);
     // An open publishes session.opened: with NATS down that must neither fail nor hold the request.
     const started = Date.now();
-    const created = await api.createForModel(key.auth, openableModel(0), { body: { sessionDuration: 600 } });
+    const created = await api.createForModel(key.auth, openableModels(sim)[0], { body: { sessionDuration: 600 } });
     expect(created.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((await api.current(key.auth)).body).toMatchObject({ session_id: created.body.session_id, status: 'active' });
@@ -132,7 +125,7 @@ describe('NATS outages (e2e)', () => {
     const events = await rawSubscribe(nats.url, 'session.opened');
     try {
       const other = await aKey(gateway);
-      const { session_id } = await fresh.client.createModelSession(other.auth, { model_id: openableModel(1) });
+      const { session_id } = await fresh.client.createModelSession(other.auth, { model_id: openableModels(sim)[1] });
       const [event] = await events.waitFor(1, (m) => (m.body as { data?: { session_id?: string } }).data?.session_id === session_id, RECOVERY_MS);
       expect(event.body).toMatchObject({ pattern: 'session.opened', data: { session_id, api_key_prefix: other.prefix } });
     } finally {

@@ -3,6 +3,7 @@
  * on MICROSERVICE_HOST:MICROSERVICE_PORT. The same core e2e as over NATS, through the typed
  * client's TCP transport.
  */
+import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import type { ValidationIssue } from '../src/common/errors';
 import { client, startTestApp, type TestApp } from './support/app';
@@ -21,14 +22,6 @@ describe('internal interface over TCP (e2e)', () => {
   let typed: GatewayClientHandle;
   let api: ReturnType<typeof sessionApi>;
 
-  function openableModel(index = 0): string {
-    const market = sim.marketplace;
-    const live = market.models.filter((m) => !m.isDeleted);
-    const openable = live.filter(
-      (m) => live.filter((o) => o.name === m.name).length === 1 && market.bids.some((b) => b.modelId === m.id && !b.isDeleted),
-    );
-    return openable[index].id;
-  }
 
   beforeAll(async () => {
     db = await createTestDatabase('messaging_tcp');
@@ -59,7 +52,7 @@ describe('internal interface over TCP (e2e)', () => {
 
   it('create, get and close by message; HTTP sees the same session', async () => {
     const key = await aKey(gateway);
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     const created = await typed.client.createModelSession(key.auth, { model_id: model, sessionDuration: 600 });
     expect(created).toMatchObject({ success: true, api_key_prefix: key.prefix, model, reused: false, replaced_session_id: null });
     expect(created.session_id).toMatch(HEX32);
@@ -79,7 +72,7 @@ describe('internal interface over TCP (e2e)', () => {
   });
 
   it('refuses a message without (valid) authorization: 401 with the HTTP detail, nothing opened', async () => {
-    const model = openableModel(0);
+    const model = openableModels(sim)[0];
     const http = await api.createForModel(undefined, model);
     expect(http.status).toBe(401);
     const detail = (http.body as unknown as { detail: string }).detail;
@@ -100,10 +93,10 @@ describe('internal interface over TCP (e2e)', () => {
 
   it('a bad payload: 422 with the HTTP detail, `loc` starting with payload', async () => {
     const key = await aKey(gateway);
-    const http = await api.createForModel(key.auth, openableModel(0), { body: { sessionDuration: 'abc' } });
+    const http = await api.createForModel(key.auth, openableModels(sim)[0], { body: { sessionDuration: 'abc' } });
     expect(http.status).toBe(422);
     const detail = (http.body as unknown as { detail: ValidationIssue[] }).detail;
-    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: openableModel(0), sessionDuration: 'abc' as never }))).toEqual({
+    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: openableModels(sim)[0], sessionDuration: 'abc' as never }))).toEqual({
       status: 422,
       detail: detail.map((issue) => ({ ...issue, loc: ['payload', ...issue.loc.slice(1)] })),
     });
