@@ -53,7 +53,9 @@ function startChild(name: string, script: string, env: Record<string, string>, r
     });
     child.once('exit', (code) => {
       reject(new Error(`${name} exited (${code})`));
-      if (!stopping) void stopAll(1); // one part gone: the demo is broken, stop the rest
+      if (stopping) return;
+      say(`demo: ${name} exited (${code}); run with DEMO_VERBOSE=1 to see its output (a port in use? PORT, DEV_OIDC_PORT, SIM_PORT, MICROSERVICE_PORT)`);
+      void stopAll(1); // one part gone: the demo is broken, stop the rest
     });
   });
 }
@@ -83,6 +85,20 @@ async function demoKey(): Promise<string> {
   const { key } = JSON.parse(cli.stdout) as { key: string };
   writeFileSync(KEY_FILE, JSON.stringify({ key }), { mode: 0o600 });
   return key;
+}
+
+/**
+ * The simulator starts empty on every run, while the gateway's database still holds the demo
+ * key's session of the previous run: the printed curl would get that session back
+ * ("reused"), one the node has never heard of. A ping lets the gateway find out (the node
+ * answers "session not found", so the session is closed as dead) and the curl opens a real one.
+ */
+async function forgetSessionOfLastRun(key: string): Promise<void> {
+  const ping = await fetch(`${GATEWAY_URL}/api/v1/session/pingsession`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+  }).catch(() => undefined);
+  await ping?.text().catch(() => undefined);
 }
 
 async function main(): Promise<void> {
@@ -127,7 +143,10 @@ async function main(): Promise<void> {
   );
   await waitForHealth(`${GATEWAY_URL}/health`);
   const key = await demoKey();
-  const model = simulator.marketplace.models.find((m) => simulator!.marketplace.liveModelIds.includes(m.id))!;
+  await forgetSessionOfLastRun(key);
+  // A live model that has live bids, so the printed curl opens a session.
+  const market = simulator.marketplace;
+  const model = market.models.find((m) => market.liveModelIds.includes(m.id) && m.id !== market.modelWithoutBidsId)!;
   banner(key, model.id, model.name, issuerUrl);
 }
 

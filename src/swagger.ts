@@ -57,6 +57,25 @@ function withoutUndeclaredSchemes(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
+/**
+ * Swagger UI derives its OAuth2 redirect URI from the page's directory, which for `/docs` (no
+ * trailing slash) is the site root: `/oauth2-redirect.html`, a page that does not exist and is
+ * not the registered `/docs/oauth2-redirect.html`. The gateway does not know its public URL,
+ * so the page computes it: the docs page's own path + `/oauth2-redirect.html` (also right
+ * behind a reverse proxy that adds a path prefix). Runs after swagger-ui-init.js and before
+ * its window.onload, wrapping the SwaggerUIBundle it calls.
+ */
+const OAUTH2_REDIRECT_JS = `(function () {
+  var bundle = window.SwaggerUIBundle;
+  if (typeof bundle !== 'function') return;
+  var redirect = window.location.origin + window.location.pathname.replace(/\\/+$/, '') + '/oauth2-redirect.html';
+  var withRedirect = function (options) {
+    return bundle(Object.assign({ oauth2RedirectUrl: redirect }, options));
+  };
+  Object.assign(withRedirect, bundle);
+  window.SwaggerUIBundle = withRedirect;
+})();`;
+
 /** Swagger UI at /docs (assets from the package, no CDN) and the spec at /api/v1/openapi.json. */
 export function setupSwagger(app: INestApplication, config: AppConfig, issuer?: IssuerMetadata): void {
   const document = buildDocument(app, config, issuer);
@@ -64,6 +83,7 @@ export function setupSwagger(app: INestApplication, config: AppConfig, issuer?: 
     jsonDocumentUrl: 'api/v1/openapi.json',
     raw: ['json'],
     customSiteTitle: 'Morpheus Session Gateway',
+    customJsStr: OAUTH2_REDIRECT_JS,
     swaggerOptions: {
       persistAuthorization: true,
       displayRequestDuration: true,
