@@ -138,6 +138,24 @@ describe('session faults (e2e)', () => {
     expect(sim.counts().openModel).toBe(1);
   });
 
+  it('a session the node cannot report right after the open is answered without expires_at, then filled in by a sweep', async () => {
+    const key = await aKey('readback');
+    // The read-back (and its two retries) fail; the open itself succeeded.
+    sim.control.failNext('session', { times: 3, status: 500, error: 'simulated failure' });
+
+    const created = await http.createModel(key, modelX);
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ success: true, expires_at: null });
+    const onChain = sim.control.getSession(created.body.session_id)!;
+
+    await sweep();
+    const current = await http.current(key);
+    expect(current.body).toMatchObject({
+      session_id: created.body.session_id,
+      expires_at: new Date(Number(onChain.endsAt) * 1000).toISOString(),
+    });
+  });
+
   it('a close answered with a 500 → 502 and the session stays active', async () => {
     const key = await aKey('close500');
     const created = await http.createModel(key, modelX);

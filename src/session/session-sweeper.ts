@@ -4,6 +4,8 @@ import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
 import { ProviderAdapter } from '../provider/provider.adapter';
 import { OnChainSession } from '../provider/provider.types';
+import { factsOf } from './on-chain-facts';
+import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
 import { SessionEvents } from './session-events';
 import { SessionReconciler } from './session-reconciler';
@@ -123,6 +125,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
     const byId = new Map(wallet.map((s) => [s.id, s]));
     for (const row of await this.sessions.byStatus(['active', 'replacing', 'closing', 'expired'])) {
       const onChain = byId.get(row.chainSessionId!);
+      if (onChain && !row.expiresAt) await this.backfill(row, onChain);
       if (!onChain || onChain.closedAt === 0n || row.closedAt) continue;
       const to = row.status === 'expired' ? 'expired' : 'closed';
       if (await this.sessions.transition(row.id, [row.status], to, { closedAt: new Date() })) {
@@ -130,6 +133,16 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
         if (to === 'closed') await this.events.emit('session.closed', row);
       }
     }
+  }
+
+  /** A session recorded while the node could not report it yet gets its BidID, Provider and EndsAt now. */
+  private async backfill(row: Session, onChain: OnChainSession): Promise<void> {
+    const facts = factsOf(onChain.id, onChain);
+    await this.sessions.transition(row.id, [row.status], row.status, {
+      expiresAt: facts.expiresAt,
+      provider: row.provider ?? facts.provider,
+      bidId: row.bidId ?? facts.bidId,
+    });
   }
 
   /** Replaced/dead sessions whose close failed, expired ones still open, and sessions of revoked keys. */
