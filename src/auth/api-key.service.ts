@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { DataSource, EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -16,11 +17,24 @@ export interface CreatedApiKey {
   key: string;
 }
 
+/** A user's default key as the hot read path needs it. */
+export interface DefaultKeyRef {
+  id: string;
+  userId: string;
+  keyPrefix: string;
+}
+
+/** How long a default-key answer is reused: this instance's key writes forget it at once. */
+const DEFAULT_KEY_TTL_MS = 1_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Key management, always scoped to one user. */
 @Injectable()
 export class ApiKeyService {
+  /** userId → the read in flight or done (single-flight), for {@link findDefaultCached}. */
+  private readonly defaults = new LRUCache<string, { key: Promise<DefaultKeyRef | null> }>({ max: 50_000, ttl: DEFAULT_KEY_TTL_MS });
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -31,7 +45,9 @@ export class ApiKeyService {
     // A prefix collision (1 in 62^8 per pair) is retried with a new key rather than failed.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction((manager) => this.insertKey(manager, userId, name));
+        const created = await this.dataSource.transaction((manager) => this.insertKey(manager, userId, name));
+        this.defaults.delete(userId); // the first key becomes the default
+        return created;
       } catch (error) {
         if (attempt >= 3 || !isUniqueViolation(error, 'uq_api_keys_key_prefix')) throw error;
       }
@@ -69,8 +85,29 @@ export class ApiKeyService {
     return this.dataSource.getRepository(ApiKey).findOneBy({ userId, isDefault: true, isActive: true });
   }
 
-  setDefault(userId: string, keyId: string): Promise<ApiKey> {
-    return this.dataSource.transaction(async (manager) => {
+  /**
+   * {@link findDefault} for the hot read (`GET /api/v1/session` with a user token): one read
+   * per user per second, shared by the requests that arrive meanwhile. This instance's key
+   * writes forget the answer at once; other instances' show within 1 s — the bound the
+   * session read already has.
+   */
+  findDefaultCached(userId: string): Promise<DefaultKeyRef | null> {
+    let entry = this.defaults.get(userId);
+    if (!entry) {
+      const created = {
+        key: this.findDefault(userId).then((key) => (key ? { id: key.id, userId: key.userId, keyPrefix: key.keyPrefix } : null)),
+      };
+      entry = created;
+      this.defaults.set(userId, created);
+      created.key.catch(() => {
+        if (this.defaults.get(userId) === created) this.defaults.delete(userId);
+      });
+    }
+    return entry.key;
+  }
+
+  async setDefault(userId: string, keyId: string): Promise<ApiKey> {
+    const key = await this.dataSource.transaction(async (manager) => {
       await lockUser(manager, userId);
       const key = await findOwnKey(manager, userId, keyId);
       if (!key.isActive) throw new ApiKeyRevokedError();
@@ -80,6 +117,8 @@ export class ApiKeyService {
       await repo.update({ id: key.id }, { isDefault: true });
       return { ...key, isDefault: true };
     });
+    this.defaults.delete(userId);
+    return key;
   }
 
   /** Revokes a key; if it was the default, the newest remaining active key becomes default. */
@@ -93,6 +132,7 @@ export class ApiKeyService {
       if (key.isDefault) await promoteNewestKey(manager, userId);
       return { ...key, isActive: false, isDefault: false };
     });
+    this.defaults.delete(userId);
     // Published after commit: listeners must never see a revocation that rolled back.
     const event: ApiKeyRevokedEvent = { apiKeyId: revoked.id, userId, keyPrefix: revoked.keyPrefix };
     this.events.emit(API_KEY_REVOKED, event);

@@ -32,6 +32,7 @@ const LAST_USED_EVERY_MS = 60_000;
 export class ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerifier.name);
   private readonly records = new LRUCache<string, KeyRecord | typeof UNKNOWN>({ max: 50_000, ttl: CACHE_TTL_MS });
+  private readonly pending = new Map<string, Promise<KeyRecord | typeof UNKNOWN>>();
   private readonly lastUsedWrites = new LRUCache<string, number>({ max: 50_000, ttl: LAST_USED_EVERY_MS });
 
   constructor(
@@ -54,9 +55,19 @@ export class ApiKeyVerifier {
     return { userId: record.userId, scheme: 'api-key', apiKeyId: record.id, apiKeyPrefix: displayPrefix(prefix), scopes: [] };
   }
 
-  private async lookup(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
+  private lookup(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
     const cached = this.records.get(prefix);
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    // Single-flight: requests that miss while a lookup of the prefix is running share it.
+    let pending = this.pending.get(prefix);
+    if (!pending) {
+      pending = this.query(prefix).finally(() => this.pending.delete(prefix));
+      this.pending.set(prefix, pending);
+    }
+    return pending;
+  }
+
+  private async query(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
     const rows: { id: string; user_id: string; key_hash: string; is_active: boolean; user_active: boolean }[] =
       await this.dataSource.query(
         `SELECT k.id, k.user_id, k.key_hash, k.is_active, u.is_active AS user_active

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwksClient } from 'jwks-rsa';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -27,6 +28,11 @@ export class OidcIssuer {
   private metadataPromise?: Promise<IssuerMetadata>;
   private failedAt = 0;
   private jwks?: JwksClient;
+  /**
+   * Parsed public keys by PEM: jsonwebtoken would otherwise parse the PEM (createPublicKey)
+   * on every verification — measured, the largest single cost of a JWT request.
+   */
+  private readonly publicKeys = new Map<string, KeyObject>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -54,7 +60,7 @@ export class OidcIssuer {
     return this.metadataPromise;
   }
 
-  async signingKey(kid: string | undefined): Promise<string> {
+  async signingKey(kid: string | undefined): Promise<KeyObject> {
     const { jwks_uri } = await this.metadata();
     this.jwks ??= new JwksClient({
       jwksUri: jwks_uri,
@@ -65,8 +71,14 @@ export class OidcIssuer {
       jwksRequestsPerMinute: 1,
       timeout: DISCOVERY_TIMEOUT_MS,
     });
-    const key = await this.jwks.getSigningKey(kid);
-    return key.getPublicKey();
+    const pem = (await this.jwks.getSigningKey(kid)).getPublicKey();
+    let key = this.publicKeys.get(pem);
+    if (!key) {
+      if (this.publicKeys.size >= 32) this.publicKeys.clear(); // bounded: the JWKS holds a handful of keys
+      key = createPublicKey(pem);
+      this.publicKeys.set(pem, key);
+    }
+    return key;
   }
 
   private async discover(): Promise<IssuerMetadata> {

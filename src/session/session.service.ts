@@ -38,7 +38,15 @@ const isPast = (date: Date | null | undefined): boolean => date != null && date.
 /** The use-cases of API.md §5, for HTTP and messages alike. */
 @Injectable()
 export class SessionService {
-  private readonly currentCache = new LRUCache<string, { generation: number; answer?: CurrentSession }>({ max: 50_000, ttl: 1_000 });
+  /**
+   * Per key: the answer of one read, shared by every request that arrives while it is in
+   * flight (single-flight: when an entry expires under load, one read refreshes it, not one
+   * per waiting request). undefined: the key has no session.
+   */
+  private readonly currentCache = new LRUCache<string, { generation: number; answer: Promise<CurrentSession | undefined> }>({
+    max: 50_000,
+    ttl: 1_000,
+  });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -51,12 +59,15 @@ export class SessionService {
     private readonly events: SessionEvents,
   ) {}
 
-  /** The key a caller acts on: its own, or (user tokens) the user's default key. */
-  async keyOf(principal: Principal): Promise<KeyRef> {
+  /**
+   * The key a caller acts on: its own, or (user tokens) the user's default key — for reads
+   * (`cached`), as of at most a second ago on another instance's changes.
+   */
+  async keyOf(principal: Principal, options: { cached?: boolean } = {}): Promise<KeyRef> {
     if (principal.apiKeyId && principal.apiKeyPrefix) {
       return { id: principal.apiKeyId, userId: principal.userId, prefix: principal.apiKeyPrefix };
     }
-    const key = await this.keys.findDefault(principal.userId);
+    const key = options.cached ? await this.keys.findDefaultCached(principal.userId) : await this.keys.findDefault(principal.userId);
     if (!key) throw new NoApiKeyError();
     return { id: key.id, userId: key.userId, prefix: displayPrefix(key.keyPrefix) };
   }
@@ -83,20 +94,30 @@ export class SessionService {
    * repository's generation (a miss at once); other instances' writes show within 1 s.
    */
   async current(principal: Principal): Promise<CurrentSession> {
-    const key = await this.keyOf(principal);
-    const cached = this.currentCache.get(key.id);
-    if (cached && cached.generation === this.sessions.generation && !isPast(cached.answer?.session.expiresAt)) {
-      if (!cached.answer) throw new NoActiveSessionError();
-      return cached.answer;
-    }
-    const generation = this.sessions.generation;
-    const answer = await this.readCurrent(key).catch((error: unknown) => {
-      if (!(error instanceof NoActiveSessionError)) throw error;
-      return undefined;
-    });
-    this.currentCache.set(key.id, { generation, answer });
+    const key = await this.keyOf(principal, { cached: true });
+    let entry = this.currentCache.get(key.id);
+    if (!entry || entry.generation !== this.sessions.generation) entry = this.refreshCurrent(key);
+    let answer = await entry.answer;
+    // Past its end: read again (readCurrent marks it expired), never answered from the cache.
+    if (answer && isPast(answer.session.expiresAt)) answer = await this.refreshCurrent(key).answer;
     if (!answer) throw new NoActiveSessionError();
     return answer;
+  }
+
+  private refreshCurrent(key: KeyRef): { generation: number; answer: Promise<CurrentSession | undefined> } {
+    const entry = {
+      generation: this.sessions.generation,
+      answer: this.readCurrent(key).catch((error: unknown) => {
+        if (!(error instanceof NoActiveSessionError)) throw error;
+        return undefined;
+      }),
+    };
+    this.currentCache.set(key.id, entry);
+    // A failed read (database down) is not cached: the next request tries again.
+    entry.answer.catch(() => {
+      if (this.currentCache.get(key.id) === entry) this.currentCache.delete(key.id);
+    });
+    return entry;
   }
 
   private async readCurrent(key: KeyRef): Promise<CurrentSession> {

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AuthenticationFailedError } from '../errors';
@@ -12,11 +14,20 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES3
 
 export interface AccessTokenClaims {
   sub?: unknown;
+  exp?: unknown;
   email?: unknown;
   client_id?: unknown;
   azp?: unknown;
   scope?: unknown;
 }
+
+/**
+ * How long a verified token's claims are reused without checking its signature again (never
+ * past its `exp`). The user's state is still checked on every request (UserService, ≤ 5 s).
+ */
+const VERIFIED_TTL_MS = 60_000;
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
 function kidOf(rawJwt: string): string | undefined {
   try {
@@ -27,9 +38,16 @@ function kidOf(rawJwt: string): string | undefined {
   }
 }
 
-/** JWTs from the identity provider, verified against its JWKS. */
+/**
+ * JWTs from the identity provider, verified against its JWKS. A verified token's claims are
+ * remembered by the token's SHA-256 (never the token) for at most a minute and never past its
+ * expiry: the RS256 check — measured, the largest cost of a JWT request — runs once per token
+ * and minute, not on every request. Refused tokens are not remembered.
+ */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: 10_000, ttl: VERIFIED_TTL_MS });
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly issuer: OidcIssuer,
@@ -40,7 +58,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: string) => void) => {
         issuer.signingKey(kidOf(rawJwt)).then(
-          (key) => done(null, key),
+          // A parsed KeyObject: jsonwebtoken 9 uses it as is (the typings only name PEM strings).
+          (key) => done(null, key as unknown as string),
           (error: unknown) => done(error),
         );
       },
@@ -49,10 +68,31 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       audience: config.oidc.audience,
       algorithms: [...JWT_ALGORITHMS],
       jsonWebTokenOptions: { clockTolerance: 60 },
+      passReqToCallback: true,
     });
   }
 
-  async validate(claims: AccessTokenClaims): Promise<Principal> {
+  /** A token verified within the last minute (and not expired) skips the signature check. */
+  override authenticate(req: Parameters<Strategy['authenticate']>[0], options?: object): void {
+    const token = bearerToken(req);
+    const claims = token ? this.verified.get(digest(token)) : undefined;
+    if (!claims || !(typeof claims.exp === 'number' && claims.exp * 1000 > Date.now())) return super.authenticate(req, options);
+    this.principalOf(claims).then(
+      (principal) => this.success(principal),
+      (error: unknown) => this.error(error as Error),
+    );
+  }
+
+  /** Called by passport-jwt once the signature, issuer, audience and times are verified. */
+  async validate(req: Parameters<Strategy['authenticate']>[0], claims: AccessTokenClaims): Promise<Principal> {
+    const principal = await this.principalOf(claims);
+    const token = bearerToken(req);
+    const ttl = typeof claims.exp === 'number' ? Math.min(VERIFIED_TTL_MS, claims.exp * 1000 - Date.now()) : 0;
+    if (token && ttl > 0) this.verified.set(digest(token), claims, { ttl });
+    return principal;
+  }
+
+  private async principalOf(claims: AccessTokenClaims): Promise<Principal> {
     if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthenticationFailedError('invalid_token');
     // Without an audience to check, the token must at least have been issued to one of our clients.
     if (!this.config.oidc.audience && !this.isForUs(claims)) throw new AuthenticationFailedError('invalid_token');
