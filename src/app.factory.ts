@@ -50,6 +50,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     connectionTimeout: config.http.headersTimeoutMs,
     requestTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Node checks header/request deadlines only this often (30 s by default): a trickle of
+    // header bytes would otherwise hold a socket far past HTTP_HEADERS_TIMEOUT_MS.
+    http: { connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.http.headersTimeoutMs / 2))) },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,

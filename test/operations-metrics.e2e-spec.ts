@@ -348,11 +348,8 @@ describe('GET /metrics with METRICS_TOKEN (e2e)', () => {
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });
 
-  // Known bug (reported to the lead): the gauge's help and API.md say "absent without
-  // REDIS_URL", but prom-client's Gauge.reset() on a label-less gauge sets it to 0, so every
-  // instance without Redis reports the store as down. `it.failing` passes while the bug is
-  // there; once fixed it fails — then turn it into a plain `it`.
-  it.failing('without REDIS_URL there is no gateway_rate_limit_store_up sample', async () => {
+  // prom-client's reset() would set a label-less gauge to 0: the series is registered only with Redis.
+  it('without REDIS_URL there is no gateway_rate_limit_store_up sample', async () => {
     const text = await (await scrape(`Bearer ${METRICS_TOKEN}`)).text();
     expect(text).not.toMatch(/^gateway_rate_limit_store_up /m);
   });

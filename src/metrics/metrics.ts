@@ -91,16 +91,6 @@ export class Metrics {
         this.set((await self.unmatched?.()) ?? 0);
       },
     });
-    new Gauge({
-      name: 'gateway_rate_limit_store_up',
-      help: 'Whether the shared rate-limit store (Redis) answered its last call (1), or not (0); absent without REDIS_URL',
-      registers: [this.registry],
-      async collect() {
-        const up = await self.rateLimitStoreUp?.();
-        if (up === undefined) this.reset();
-        else this.set(up ? 1 : 0);
-      },
-    });
   }
 
   sourceSessionCounts(source: Source<Record<string, number>>): void {
@@ -115,7 +105,17 @@ export class Metrics {
     this.unmatched = source;
   }
 
+  /** Registered only when there is a shared store: without REDIS_URL the series is absent, not 0. */
   sourceRateLimitStore(source: Source<boolean | undefined>): void {
     this.rateLimitStoreUp = source;
+    const self = this;
+    new Gauge({
+      name: 'gateway_rate_limit_store_up',
+      help: 'Whether the shared rate-limit store (Redis) answered its last call (1) or not (0)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await self.rateLimitStoreUp?.()) ? 1 : 0);
+      },
+    });
   }
 }
