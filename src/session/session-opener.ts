@@ -169,7 +169,18 @@ export class SessionOpener {
       await this.sessions.recordOpened(manager, intent.id, factsOf(chainSessionId, onChain));
       if (replacing) await this.sessions.setStatus(replacing.id, 'closing', manager);
     });
-    const session = (await this.sessions.findById(intent.id))!;
+    // What the record step wrote, without reading it back.
+    const facts = factsOf(chainSessionId, onChain);
+    const session: Session = {
+      ...intent,
+      status: 'active',
+      chainSessionId,
+      provider: facts.provider,
+      bidId: facts.bidId ?? intent.bidId,
+      modelId: facts.modelId ?? intent.modelId,
+      openedAt: facts.openedAt ?? new Date(),
+      expiresAt: facts.expiresAt,
+    };
     await this.events.emit('session.opened', session, apiKey.prefix);
     // Rule 3: the replaced session is closed on chain after the new one is recorded.
     if (replacing) await this.closer.closeQuietly(replacing, ['closing']);

@@ -59,21 +59,27 @@ export class SessionRepository {
 
   async insertOpening(manager: EntityManager, apiKey: { id: string; userId: string }, target: SessionTarget): Promise<Session> {
     const repo = this.repo(manager);
-    // The database's clock, so that every instance ages intents alike.
-    const values: QueryDeepPartialEntity<Session> = {
+    const intent = repo.create({
       apiKeyId: apiKey.id,
       userId: apiKey.userId,
       kind: target.kind,
       modelId: target.modelId,
       bidId: target.kind === 'bid' ? target.bidId : null,
+      provider: null,
+      chainSessionId: null,
       status: 'opening',
       sessionDuration: target.sessionDuration,
       directPayment: target.kind === 'model' && target.directPayment,
       failover: target.kind === 'model' && target.failover,
-      openRequestedAt: () => 'now()',
-    };
-    const { identifiers } = await repo.insert(values);
-    return repo.findOneByOrFail({ id: identifiers[0].id as string });
+      openRequestedAt: new Date(),
+      openedAt: null,
+      expiresAt: null,
+      closedAt: null,
+      failureReason: null,
+    });
+    // One round trip: the generated id and timestamps come back with the INSERT (RETURNING).
+    const { generatedMaps } = await repo.insert(intent);
+    return Object.assign(intent, generatedMaps[0]);
   }
 
   async setStatus(id: string, status: SessionStatus, manager?: EntityManager, extra: Partial<Session> = {}): Promise<void> {
