@@ -170,6 +170,18 @@ function buildClients(config) {
 
 const emailOf = (accountId) => `${accountId}@example.test`;
 
+/**
+ * oidc-provider's built-in login and consent pages import a web font from the internet: strip
+ * it, so the development provider's pages load from the loopback alone (the browser test
+ * checks that nothing leaves it).
+ */
+async function withoutWebFonts(ctx, next) {
+  await next();
+  if (typeof ctx.body === 'string' && ctx.type === 'text/html') {
+    ctx.body = ctx.body.replace(/@import url\(https:\/\/fonts\.googleapis\.com[^)]*\);?/g, '');
+  }
+}
+
 async function findAccount(_ctx, id) {
   if (typeof id !== 'string' || id.trim() === '') return undefined;
   return {
@@ -323,6 +335,7 @@ async function main() {
 
   const provider = new Provider(issuer, buildProviderConfig(config, jwks, errors));
   logProviderErrors(provider);
+  provider.use(withoutWebFonts);
   handler = provider.callback();
   installShutdown(server, config.exitWithParent);
 
