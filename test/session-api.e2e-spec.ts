@@ -5,7 +5,7 @@
  * simulator is reset before each, so its counts are the test's own.
  */
 import { randomBytes } from 'node:crypto';
-import { OPERATIONS, type Simulator, startSimulator } from '../dev/simulator';
+import { OPERATIONS, type SessionRecord, type Simulator, startSimulator } from '../dev/simulator';
 import { bearer, client, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { loginForTokens, testIssuer } from './support/oidc';
@@ -30,6 +30,23 @@ import {
 jest.setTimeout(60_000);
 
 const CREATED = 'Session created and associated with API key';
+
+/** The 200 answer of a fresh create, as the simulator's record of the session says it must be. */
+function createdAnswer(record: SessionRecord, key: TestKey, model: string, overrides: Record<string, unknown> = {}) {
+  return {
+    success: true,
+    message: CREATED,
+    session_id: record.id,
+    api_key_prefix: key.prefix,
+    model,
+    bid_id: record.bidId,
+    provider: record.provider,
+    expires_at: chainTime(record.endsAt),
+    reused: false,
+    replaced_session_id: null,
+    ...overrides,
+  };
+}
 const NO_KEY = { detail: 'Create an API key first: POST /api/v1/auth/keys' };
 const NO_SESSION = { detail: 'No active session' };
 const PING_NO_SESSION = { status: 'no_session', message: 'No active session found for this API key', success: false };
@@ -128,18 +145,7 @@ describe('session routes (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body.session_id).toMatch(HEX32);
       const record = onChain(sim, res.body.session_id);
-      expect(res.body).toEqual({
-        success: true,
-        message: CREATED,
-        session_id: record.id,
-        api_key_prefix: key.prefix,
-        model: model.id,
-        bid_id: record.bidId,
-        provider: record.provider,
-        expires_at: chainTime(record.endsAt),
-        reused: false,
-        replaced_session_id: null,
-      });
+      expect(res.body).toEqual(createdAnswer(record, key, model.id));
       expect(key.prefix).toMatch(/^sk-[A-Za-z0-9]{8}$/);
       expect(record).toMatchObject({ modelId: model.id, closedAt: 0n });
       expect(record.endsAt - record.openedAt).toBe(3600n); // `{}` is the default duration
@@ -152,18 +158,7 @@ describe('session routes (e2e)', () => {
       const res = await api.createForModel(key.auth, model.name, { body: { sessionDuration: 900 } });
       expect(res.status).toBe(200);
       const record = onChain(sim, res.body.session_id);
-      expect(res.body).toEqual({
-        success: true,
-        message: CREATED,
-        session_id: record.id,
-        api_key_prefix: key.prefix,
-        model: model.id,
-        bid_id: record.bidId,
-        provider: record.provider,
-        expires_at: chainTime(record.endsAt),
-        reused: false,
-        replaced_session_id: null,
-      });
+      expect(res.body).toEqual(createdAnswer(record, key, model.id));
       expect(record.modelId).toBe(model.id);
       expect(record.endsAt - record.openedAt).toBe(900n);
       expect(sim.counts()).toMatchObject({ openModel: 1, openBid: 0 });
@@ -228,18 +223,7 @@ describe('session routes (e2e)', () => {
 
       expect(res.status).toBe(200);
       const record = onChain(sim, res.body.session_id);
-      expect(res.body).toEqual({
-        success: true,
-        message: CREATED,
-        session_id: record.id,
-        api_key_prefix: key.prefix,
-        model: modelB.id,
-        bid_id: record.bidId,
-        provider: record.provider,
-        expires_at: chainTime(record.endsAt),
-        reused: false,
-        replaced_session_id: old,
-      });
+      expect(res.body).toEqual(createdAnswer(record, key, modelB.id, { replaced_session_id: old }));
       expect(onChain(sim, old).closedAt).toBeGreaterThan(0n);
       expect(sim.counts()).toMatchObject({ openModel: 1, close: 1 });
       const current = await api.current(key.auth);
@@ -295,18 +279,7 @@ describe('session routes (e2e)', () => {
       const res = await api.createForBid(key.auth, bid.id, { body: { sessionDuration: 600, directPayment: false, failover: false } });
       expect(res.status).toBe(200);
       const record = onChain(sim, res.body.session_id);
-      expect(res.body).toEqual({
-        success: true,
-        message: CREATED,
-        session_id: record.id,
-        api_key_prefix: key.prefix,
-        model: bid.modelId,
-        bid_id: bid.id,
-        provider: bid.provider,
-        expires_at: chainTime(record.endsAt),
-        reused: false,
-        replaced_session_id: null,
-      });
+      expect(res.body).toEqual(createdAnswer(record, key, bid.modelId, { bid_id: bid.id, provider: bid.provider }));
       expect(record).toMatchObject({ bidId: bid.id, provider: bid.provider, modelId: bid.modelId });
       expect(record.endsAt - record.openedAt).toBe(600n);
       expect(sim.counts()).toMatchObject({ openBid: 1, openModel: 0 });
