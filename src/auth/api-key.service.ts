@@ -32,8 +32,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Key management, always scoped to one user. */
 @Injectable()
 export class ApiKeyService {
-  /** userId → the read in flight or done (single-flight), for {@link findDefaultCached}. */
-  private readonly defaults = new LRUCache<string, { key: Promise<DefaultKeyRef | null> }>({ max: 50_000, ttl: DEFAULT_KEY_TTL_MS });
+  /** userId → the default key (lru-cache's fetch: concurrent misses share one read), for {@link findDefaultCached}. */
+  private readonly defaults = new LRUCache<string, { key: DefaultKeyRef | null }>({
+    max: 50_000,
+    ttl: DEFAULT_KEY_TTL_MS,
+    fetchMethod: async (userId) => {
+      const key = await this.findDefault(userId);
+      return { key: key ? { id: key.id, userId: key.userId, keyPrefix: key.keyPrefix } : null };
+    },
+  });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -91,20 +98,10 @@ export class ApiKeyService {
    * writes forget the answer at once; other instances' show within 1 s — the bound the
    * session read already has.
    */
-  findDefaultCached(userId: string): Promise<DefaultKeyRef | null> {
-    let entry = this.defaults.get(userId);
-    if (!entry) {
-      const created = {
-        key: this.findDefault(userId).then((key) => (key ? { id: key.id, userId: key.userId, keyPrefix: key.keyPrefix } : null)),
-      };
-      entry = created;
-      this.defaults.set(userId, created);
-      created.key.catch(() => {
-        if (this.defaults.get(userId) === created) this.defaults.delete(userId);
-      });
-    }
-    return entry.key;
+  async findDefaultCached(userId: string): Promise<DefaultKeyRef | null> {
+    return (await this.defaults.fetch(userId))!.key;
   }
+
 
   async setDefault(userId: string, keyId: string): Promise<ApiKey> {
     const key = await this.dataSource.transaction(async (manager) => {

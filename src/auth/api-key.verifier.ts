@@ -31,8 +31,12 @@ const LAST_USED_EVERY_MS = 60_000;
 @Injectable()
 export class ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerifier.name);
-  private readonly records = new LRUCache<string, KeyRecord | typeof UNKNOWN>({ max: 50_000, ttl: CACHE_TTL_MS });
-  private readonly pending = new Map<string, Promise<KeyRecord | typeof UNKNOWN>>();
+  /** Misses are single-flight (lru-cache's fetch): requests missing one prefix together share one query. */
+  private readonly records = new LRUCache<string, KeyRecord | typeof UNKNOWN>({
+    max: 50_000,
+    ttl: CACHE_TTL_MS,
+    fetchMethod: (prefix) => this.query(prefix),
+  });
   private readonly lastUsedWrites = new LRUCache<string, number>({ max: 50_000, ttl: LAST_USED_EVERY_MS });
 
   constructor(
@@ -55,16 +59,8 @@ export class ApiKeyVerifier {
     return { userId: record.userId, scheme: 'api-key', apiKeyId: record.id, apiKeyPrefix: displayPrefix(prefix), scopes: [] };
   }
 
-  private lookup(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
-    const cached = this.records.get(prefix);
-    if (cached) return Promise.resolve(cached);
-    // Single-flight: requests that miss while a lookup of the prefix is running share it.
-    let pending = this.pending.get(prefix);
-    if (!pending) {
-      pending = this.query(prefix).finally(() => this.pending.delete(prefix));
-      this.pending.set(prefix, pending);
-    }
-    return pending;
+  private async lookup(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
+    return this.records.get(prefix) ?? (await this.records.fetch(prefix))!;
   }
 
   private async query(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
@@ -79,7 +75,6 @@ export class ApiKeyVerifier {
     const record = row
       ? { id: row.id, userId: row.user_id, keyHash: row.key_hash, usable: row.user_active, revoked: !row.is_active }
       : UNKNOWN;
-    this.records.set(prefix, record);
     return record;
   }
 

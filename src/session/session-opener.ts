@@ -164,13 +164,13 @@ export class SessionOpener {
       this.logger.warn({ err: error, sessionId: chainSessionId }, 'could not read the new session back');
       return null;
     });
+    const facts = factsOf(chainSessionId, onChain);
     await this.sessions.transaction(async (manager) => {
       await this.sessions.lockApiKey(manager, apiKey.id);
-      await this.sessions.recordOpened(manager, intent.id, factsOf(chainSessionId, onChain));
+      await this.sessions.recordOpened(manager, intent.id, facts);
       if (replacing) await this.sessions.setStatus(replacing.id, 'closing', manager);
     });
     // What the record step wrote, without reading it back.
-    const facts = factsOf(chainSessionId, onChain);
     const session: Session = {
       ...intent,
       status: 'active',

@@ -39,13 +39,19 @@ const isPast = (date: Date | null | undefined): boolean => date != null && date.
 @Injectable()
 export class SessionService {
   /**
-   * Per key: the answer of one read, shared by every request that arrives while it is in
-   * flight (single-flight: when an entry expires under load, one read refreshes it, not one
-   * per waiting request). undefined: the key has no session.
+   * Per key and repository generation: the answer of one read, shared by every request that
+   * arrives while it runs (lru-cache's fetch), kept for a second. A write on this instance
+   * moves the generation, so the next request reads afresh. `none`: the key has no session.
    */
-  private readonly currentCache = new LRUCache<string, { generation: number; answer: Promise<CurrentSession | undefined> }>({
+  private readonly currentCache = new LRUCache<string, { answer?: CurrentSession }, KeyRef>({
     max: 50_000,
     ttl: 1_000,
+    fetchMethod: async (_, __, { context }) => ({
+      answer: await this.readCurrent(context).catch((error: unknown) => {
+        if (!(error instanceof NoActiveSessionError)) throw error;
+        return undefined;
+      }),
+    }),
   });
 
   constructor(
@@ -95,29 +101,15 @@ export class SessionService {
    */
   async current(principal: Principal): Promise<CurrentSession> {
     const key = await this.keyOf(principal, { cached: true });
-    let entry = this.currentCache.get(key.id);
-    if (!entry || entry.generation !== this.sessions.generation) entry = this.refreshCurrent(key);
-    let answer = await entry.answer;
-    // Past its end: read again (readCurrent marks it expired), never answered from the cache.
-    if (answer && isPast(answer.session.expiresAt)) answer = await this.refreshCurrent(key).answer;
+    const cacheKey = `${key.id}@${this.sessions.generation}`;
+    let { answer } = (await this.currentCache.fetch(cacheKey, { context: key }))!;
+    if (answer && isPast(answer.session.expiresAt)) {
+      // Past its end: read again (readCurrent marks it expired), never answered from the cache.
+      this.currentCache.delete(cacheKey);
+      answer = (await this.currentCache.fetch(`${key.id}@${this.sessions.generation}`, { context: key }))!.answer;
+    }
     if (!answer) throw new NoActiveSessionError();
     return answer;
-  }
-
-  private refreshCurrent(key: KeyRef): { generation: number; answer: Promise<CurrentSession | undefined> } {
-    const entry = {
-      generation: this.sessions.generation,
-      answer: this.readCurrent(key).catch((error: unknown) => {
-        if (!(error instanceof NoActiveSessionError)) throw error;
-        return undefined;
-      }),
-    };
-    this.currentCache.set(key.id, entry);
-    // A failed read (database down) is not cached: the next request tries again.
-    entry.answer.catch(() => {
-      if (this.currentCache.get(key.id) === entry) this.currentCache.delete(key.id);
-    });
-    return entry;
   }
 
   private async readCurrent(key: KeyRef): Promise<CurrentSession> {
