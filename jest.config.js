@@ -2,11 +2,11 @@
 // Transpile only (tsconfig has isolatedModules): type checking runs once for the whole tree
 // (`npm run typecheck`), not per test file.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
-// jose 6 (required by jwks-rsa) and content-disposition 3 (by @fastify/static) are ESM only,
+// jose 6 (required by jwks-rsa) is ESM only,
 // and jest cannot require ESM before Node 24.9: they are transpiled to CommonJS like our code.
 const esmToCommonJs = ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } }];
 const transform = { '^.+\\.ts$': tsJest, '^.+\\.m?js$': esmToCommonJs };
-const transformIgnorePatterns = ['/node_modules/(?!(.*/node_modules/)?(jose|content-disposition)/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(.*/node_modules/)?(jose)/)'];
 module.exports = {
   // A global option: jest ignores it inside a project.
   testTimeout: 60000,

@@ -56,7 +56,10 @@ async function flood() {
   let next = 0;
   const credential = () => {
     if (role === 'jwts') return tokens[next++ % tokens.length];
-    const prefix = randomBytes(6).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 8);
+    const prefix = randomBytes(6)
+      .toString('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(0, 8);
     return `sk-${prefix}.${randomBytes(32).toString('base64url')}`;
   };
   const rate = numberArg('rate', 0);
@@ -74,11 +77,33 @@ async function flood() {
       },
     ],
   });
-  process.send({ role, result: { requests: result.requests, latency: result.latency, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, '4xx': result['4xx'], '2xx': result['2xx'] } });
+  process.send({
+    role,
+    result: {
+      requests: result.requests,
+      latency: result.latency,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      '4xx': result['4xx'],
+      '2xx': result['2xx'],
+    },
+  });
 }
 
 function startFlood(role, url, duration, tokensFile) {
-  const args = ['--role', role, '--url', url, '--duration', String(duration), '--connections', String(FLOOD_CONNECTIONS), '--rate', String(FLOOD_RATE)];
+  const args = [
+    '--role',
+    role,
+    '--url',
+    url,
+    '--duration',
+    String(duration),
+    '--connections',
+    String(FLOOD_CONNECTIONS),
+    '--rate',
+    String(FLOOD_RATE),
+  ];
   if (tokensFile) args.push('--tokens', tokensFile);
   const child = fork(__filename, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((done, fail) => {
@@ -97,7 +122,15 @@ async function forgedTokens(issuer, count) {
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: count }, (_, i) => {
     const header = b64url({ alg: 'RS256', typ: 'at+jwt', kid });
-    const payload = b64url({ iss: issuer.issuer, aud: issuer.audience, sub: `forger-${i}`, client_id: issuer.clientId, iat: now, exp: now + 3600, jti: randomBytes(8).toString('hex') });
+    const payload = b64url({
+      iss: issuer.issuer,
+      aud: issuer.audience,
+      sub: `forger-${i}`,
+      client_id: issuer.clientId,
+      iat: now,
+      exp: now + 3600,
+      jti: randomBytes(8).toString('hex'),
+    });
     const signature = sign('sha256', Buffer.from(`${header}.${payload}`), key).toString('base64url');
     return `${header}.${payload}.${signature}`;
   });

@@ -8,16 +8,7 @@
 // Run: npm run bench:memory   (builds, then this file against dist/)
 //      node bench/memory.js --requests 100000 --keys 1000 --connections 50
 'use strict';
-const {
-  autocannonRun,
-  createKeys,
-  createModelSession,
-  machine,
-  numberArg,
-  scrapeMetrics,
-  startStack,
-  target,
-} = require('./support');
+const { autocannonRun, createKeys, createModelSession, machine, numberArg, scrapeMetrics, startStack, target } = require('./support');
 
 const REQUESTS = numberArg('requests', 100_000);
 const SPREAD_KEYS = numberArg('keys', 1000);
@@ -76,7 +67,9 @@ async function main() {
     const first = rows[2]['RSS (MiB)'];
     const last = rows[rows.length - 1]['RSS (MiB)'];
     const start = rows[0]['RSS (MiB)'];
-    console.log(`RSS: ${start} MiB after start, ${first} MiB after the first 100k, ${last} MiB after ${((rows.length - 2) * REQUESTS) / 1000}k`);
+    console.log(
+      `RSS: ${start} MiB after start, ${first} MiB after the first 100k, ${last} MiB after ${((rows.length - 2) * REQUESTS) / 1000}k`,
+    );
     target('RSS after the last 100k within 10% (+10 MiB) of after the first 100k: no growth per request', last <= first * 1.1 + 10);
   } finally {
     await stack.stop();

@@ -7,17 +7,7 @@
 // Run: npm run bench:session   (builds, then this file against dist/)
 //      node bench/session-get.js --connections 50 --duration 10 --rounds 3 --pool 10
 'use strict';
-const {
-  autocannonRun,
-  createKeys,
-  createModelSession,
-  machine,
-  median,
-  numberArg,
-  resultRow,
-  startStack,
-  target,
-} = require('./support');
+const { autocannonRun, createKeys, createModelSession, machine, median, numberArg, resultRow, startStack, target } = require('./support');
 
 const CONNECTIONS = numberArg('connections', 50);
 const DURATION_S = numberArg('duration', 10);

@@ -66,7 +66,10 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       const k = await autocannonRun({ ...withKey, duration: DURATION_S });
       const j = await autocannonRun({ ...withJwt, duration: DURATION_S });
-      for (const [name, r] of [['API key', k], ['JWT', j]]) {
+      for (const [name, r] of [
+        ['API key', k],
+        ['JWT', j],
+      ]) {
         if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx and ${r.errors} errors with the ${name}`);
       }
       const ratio = j.requests.average / k.requests.average;

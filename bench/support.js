@@ -38,7 +38,9 @@ function numberArg(name, fallback) {
 
 function machine() {
   const cores = cpus();
-  const load = loadavg().map((n) => n.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
   return (
     `Node ${process.version}, ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${cores.length} cores, ` +
     `${Math.round(totalmem() / 2 ** 30)} GiB; load average at start ${load}`
@@ -379,7 +381,12 @@ async function startIssuer() {
     clientId: ISSUER_CLIENT_ID,
     clientSecret,
     audience: ISSUER_AUDIENCE,
-    gatewayEnv: { OIDC_ISSUER_URL: issuer, OIDC_CLIENT_ID: ISSUER_CLIENT_ID, OIDC_CLIENT_SECRET: clientSecret, OIDC_AUDIENCE: ISSUER_AUDIENCE },
+    gatewayEnv: {
+      OIDC_ISSUER_URL: issuer,
+      OIDC_CLIENT_ID: ISSUER_CLIENT_ID,
+      OIDC_CLIENT_SECRET: clientSecret,
+      OIDC_AUDIENCE: ISSUER_AUDIENCE,
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

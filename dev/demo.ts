@@ -46,15 +46,17 @@ function startChild(name: string, script: string, env: Record<string, string>, r
       if (ready?.test(line)) resolveStart(child);
       else if (process.env.DEMO_VERBOSE) say(`[${name}] ${line}`);
     };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', (line) => {
       if (ready?.test(line)) resolveStart(child);
       else if (process.env.DEMO_VERBOSE || /error|fatal/i.test(line)) say(`[${name}] ${line}`);
     });
     child.once('exit', (code) => {
       reject(new Error(`${name} exited (${code})`));
       if (stopping) return;
-      say(`demo: ${name} exited (${code}); run with DEMO_VERBOSE=1 to see its output (a port in use? PORT, DEV_OIDC_PORT, SIM_PORT, MICROSERVICE_PORT)`);
+      say(
+        `demo: ${name} exited (${code}); run with DEMO_VERBOSE=1 to see its output (a port in use? PORT, DEV_OIDC_PORT, SIM_PORT, MICROSERVICE_PORT)`,
+      );
       void stopAll(1); // one part gone: the demo is broken, stop the rest
     });
   });
@@ -63,7 +65,13 @@ function startChild(name: string, script: string, env: Record<string, string>, r
 async function waitForHealth(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not come up`);
@@ -123,24 +131,20 @@ async function main(): Promise<void> {
     },
     /"ready":true/,
   );
-  await startChild(
-    'gateway',
-    'dist/src/main.js',
-    {
-      PORT: String(GATEWAY_PORT),
-      HOST: '127.0.0.1',
-      DATA_DIR,
-      PROXY_ROUTER_URL: simulator.url,
-      PROXY_ROUTER_USERNAME: 'gateway',
-      PROXY_ROUTER_PASSWORD: nodePassword,
-      OIDC_ISSUER_URL: issuerUrl,
-      OIDC_CLIENT_ID: CLIENT_ID,
-      OIDC_CLIENT_SECRET: clientSecret,
-      OIDC_AUDIENCE: AUDIENCE,
-      OIDC_SWAGGER_CLIENT_ID: SWAGGER_CLIENT_ID,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    },
-  );
+  await startChild('gateway', 'dist/src/main.js', {
+    PORT: String(GATEWAY_PORT),
+    HOST: '127.0.0.1',
+    DATA_DIR,
+    PROXY_ROUTER_URL: simulator.url,
+    PROXY_ROUTER_USERNAME: 'gateway',
+    PROXY_ROUTER_PASSWORD: nodePassword,
+    OIDC_ISSUER_URL: issuerUrl,
+    OIDC_CLIENT_ID: CLIENT_ID,
+    OIDC_CLIENT_SECRET: clientSecret,
+    OIDC_AUDIENCE: AUDIENCE,
+    OIDC_SWAGGER_CLIENT_ID: SWAGGER_CLIENT_ID,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
   await waitForHealth(`${GATEWAY_URL}/health`);
   const key = await demoKey();
   await forgetSessionOfLastRun(key);

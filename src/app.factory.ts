@@ -28,7 +28,7 @@ function registerJsonParser(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    parseJson(request, body as string, (error, value) => {
+    void parseJson(request, body as string, (error, value) => {
       if (!error) return done(null, value);
       done(new RequestValidationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]), undefined);
     });

@@ -100,7 +100,9 @@ async function execute(command: Command, users: UserService, keys: ApiKeyService
         is_active: k.isActive,
       }));
       if (command.json) out(JSON.stringify(rows));
-      else for (const r of rows) out(`${r.id}  ${r.key_prefix}  ${r.is_active ? 'active ' : 'revoked'}${r.is_default ? '  default' : ''}  ${r.name ?? ''}`);
+      else
+        for (const r of rows)
+          out(`${r.id}  ${r.key_prefix}  ${r.is_active ? 'active ' : 'revoked'}${r.is_default ? '  default' : ''}  ${r.name ?? ''}`);
       return;
     }
     case 'keys revoke': {

@@ -13,15 +13,7 @@ import type { Principal } from '../src/auth/principal';
 import { LOCAL_ISSUER, UserService } from '../src/auth/user.service';
 import { bearer, client, JsonResponse, oidcEnv, startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
-import {
-  hs256WithPublicKey,
-  loginForTokens,
-  signJwt,
-  tamperSignature,
-  testIssuer,
-  unsignedJwt,
-  validClaims,
-} from './support/oidc';
+import { hs256WithPublicKey, loginForTokens, signJwt, tamperSignature, testIssuer, unsignedJwt, validClaims } from './support/oidc';
 
 /** A route that accepts every scheme and tells who called: the positive side of the 401s. */
 @Authenticated()
@@ -69,7 +61,11 @@ async function anApiKey(call: Call, userToken: string): Promise<{ id: string; ke
 
 /** Well-formed (prefix and secret of the right shape) but issued by nobody. */
 function aRandomApiKey(): string {
-  const prefix = randomBytes(12).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 8).padEnd(8, 'x');
+  const prefix = randomBytes(12)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8)
+    .padEnd(8, 'x');
   return secret(`sk-${prefix}.${randomBytes(32).toString('base64url')}`);
 }
 

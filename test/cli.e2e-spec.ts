@@ -45,7 +45,7 @@ const PROPAGATION_BOUND_MS = 5_000;
 /** Transpiles src/ (as tsconfig.build.json compiles it) into `outDir`; returns the CLI's path. */
 function transpileCli(outDir: string): string {
   const configFile = path.join(ROOT, 'tsconfig.build.json');
-  const { config, error } = ts.readConfigFile(configFile, ts.sys.readFile);
+  const { config, error } = ts.readConfigFile(configFile, (file) => ts.sys.readFile(file));
   if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
   const compilerOptions: ts.CompilerOptions = {
@@ -145,9 +145,9 @@ describe('CLI without an identity provider (e2e)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^sk-[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{43}\n$/);
     const key = result.stdout.trim();
-    expect(await db.query(`SELECT u.issuer, u.subject, k.name, k.key_prefix, k.is_default FROM api_keys k JOIN users u ON u.id = k.user_id`)).toEqual([
-      { issuer: 'local', subject: 'ci', name: 'x', key_prefix: key.slice(3, 11), is_default: true },
-    ]);
+    expect(
+      await db.query(`SELECT u.issuer, u.subject, k.name, k.key_prefix, k.is_default FROM api_keys k JOIN users u ON u.id = k.user_id`),
+    ).toEqual([{ issuer: 'local', subject: 'ci', name: 'x', key_prefix: key.slice(3, 11), is_default: true }]);
     expect(result.stderr).not.toContain(key);
   });
 
@@ -164,8 +164,14 @@ describe('CLI without an identity provider (e2e)', () => {
       const accepted = await me(key);
       const refused = await me(wrongKey);
 
-      expect({ status: accepted.status, body: accepted.body }).toEqual({ status: 403, body: { detail: expect.stringMatching(/user token/i) } });
-      expect({ status: refused.status, wwwAuthenticate: refused.headers.get('www-authenticate') }).toEqual({ status: 401, wwwAuthenticate: 'Bearer' });
+      expect({ status: accepted.status, body: accepted.body }).toEqual({
+        status: 403,
+        body: { detail: expect.stringMatching(/user token/i) },
+      });
+      expect({ status: refused.status, wwwAuthenticate: refused.headers.get('www-authenticate') }).toEqual({
+        status: 401,
+        wwwAuthenticate: 'Bearer',
+      });
       const principal = await whoami(key);
       expect(principal.status).toBe(200);
       expect(principal.body).toMatchObject({ scheme: 'api-key', userId: await localUserId('ci'), apiKeyPrefix: key.split('.')[0] });
@@ -178,16 +184,22 @@ describe('CLI without an identity provider (e2e)', () => {
 
       expect(result.code).toBe(0);
       const created = JSON.parse(result.stdout) as Record<string, string>;
-      expect(created).toEqual({ id: expect.stringMatching(UUID), key: expect.stringMatching(KEY_SHAPE), key_prefix: created.key.split('.')[0] });
+      expect(created).toEqual({
+        id: expect.stringMatching(UUID),
+        key: expect.stringMatching(KEY_SHAPE),
+        key_prefix: created.key.split('.')[0],
+      });
       expect((await whoami(created.key)).body).toMatchObject({ apiKeyId: created.id });
       expect((await whoami(second.key)).body).toMatchObject({ apiKeyId: second.id, userId: (await whoami(created.key)).body.userId });
-      expect(await db.query(`SELECT id, is_default FROM api_keys WHERE id IN ($1, $2) ORDER BY created_at`, [created.id, second.id])).toEqual([
+      expect(
+        await db.query(`SELECT id, is_default FROM api_keys WHERE id IN ($1, $2) ORDER BY created_at`, [created.id, second.id]),
+      ).toEqual([
         { id: created.id, is_default: true },
         { id: second.id, is_default: false },
       ]);
     });
 
-    it('keys list --user lists the user\'s keys (newest first) without any secret', async () => {
+    it("keys list --user lists the user's keys (newest first) without any secret", async () => {
       const first = await aLocalKey('lister', 'first');
       const second = await aLocalKey('lister', 'second');
       await aLocalKey('someone-else');
@@ -243,7 +255,7 @@ describe('CLI without an identity provider (e2e)', () => {
       }
     });
 
-    it('users deactivate <name>: the running gateway refuses the user\'s other keys within 5 s, and no one else\'s', async () => {
+    it("users deactivate <name>: the running gateway refuses the user's other keys within 5 s, and no one else's", async () => {
       const victim = await aCliKey('ci', 'other');
       const bystander = await aLocalKey('bystander');
       expect((await whoami(victim.key)).status).toBe(200);

@@ -129,14 +129,15 @@ async function startDemo(env: DemoEnv): Promise<DemoRun> {
   });
   running.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => done({ code, signal })),
   );
   const deadline = Date.now() + BANNER_TIMEOUT_MS;
   while (!output.includes(BANNER_END)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the demo exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the demo exited (${child.exitCode ?? child.signalCode}):\n${output}`);
     if (Date.now() > deadline) throw new Error(`no banner within ${BANNER_TIMEOUT_MS} ms:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -159,15 +160,20 @@ async function exitOf(run: DemoRun): Promise<{ code: number | null; signal: Node
 function runPrintedCurl(command: string, curlHome: string): Promise<{ status: number; body: any; stderr: string }> {
   writeFileSync(join(curlHome, '.curlrc'), 'write-out = "\\n%{http_code}"\n');
   return new Promise((done, reject) => {
-    execFile('bash', ['-c', command], { env: { PATH: process.env.PATH ?? '', CURL_HOME: curlHome }, timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`the printed curl failed: ${error.message}\n${stderr}`));
-      const cut = stdout.lastIndexOf('\n');
-      try {
-        done({ status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)), stderr });
-      } catch {
-        reject(new Error(`the printed curl did not answer JSON: ${stdout}`));
-      }
-    });
+    execFile(
+      'bash',
+      ['-c', command],
+      { env: { PATH: process.env.PATH ?? '', CURL_HOME: curlHome }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`the printed curl failed: ${error.message}\n${stderr}`));
+        const cut = stdout.lastIndexOf('\n');
+        try {
+          done({ status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)), stderr });
+        } catch {
+          reject(new Error(`the printed curl did not answer JSON: ${stdout}`));
+        }
+      },
+    );
   });
 }
 
@@ -207,7 +213,8 @@ describe('npm run demo (e2e)', () => {
     ensureBuilt();
     if (!existsSync(DEMO_SCRIPT)) {
       const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-      if (build.status !== 0 || !existsSync(DEMO_SCRIPT)) throw new Error(`${DEMO_SCRIPT} is missing and the build failed:\n${build.stdout}${build.stderr}`);
+      if (build.status !== 0 || !existsSync(DEMO_SCRIPT))
+        throw new Error(`${DEMO_SCRIPT} is missing and the build failed:\n${build.stdout}${build.stderr}`);
     }
     dataDir = mkdtempSync(join(tmpdir(), 'morpheus-demo-'));
     curlHome = mkdtempSync(join(tmpdir(), 'morpheus-demo-curl-'));
@@ -275,12 +282,7 @@ describe('npm run demo (e2e)', () => {
     const issuer = first.children.find((c) => c.cmdline.includes('dev-issuer.mjs'));
     expect(gateway).toBeDefined();
     expect(issuer).toBeDefined();
-    const secrets = [
-      gateway!.env.OIDC_CLIENT_SECRET,
-      gateway!.env.PROXY_ROUTER_PASSWORD,
-      issuer!.env.DEV_OIDC_CLIENT_SECRET,
-      banner.key,
-    ];
+    const secrets = [gateway!.env.OIDC_CLIENT_SECRET, gateway!.env.PROXY_ROUTER_PASSWORD, issuer!.env.DEV_OIDC_CLIENT_SECRET, banner.key];
     for (const secret of secrets) expect(secret).toEqual(expect.stringMatching(/.{16,}/));
     const embedded = JSON.parse(readFileSync(join(dataDir, 'embedded-db.json'), 'utf8')) as { url: string };
     const ports = [env.PORT, env.DEV_OIDC_PORT, env.SIM_PORT, env.MICROSERVICE_PORT, new URL(embedded.url).port].map(Number);
@@ -290,7 +292,7 @@ describe('npm run demo (e2e)', () => {
     process.kill(-first.child.pid!, 'SIGINT');
     await expect(exitOf(first)).resolves.toEqual({ code: 0, signal: null });
     for (const child of first.children) expect([child.cmdline, isRunning(child.pid)]).toEqual([child.cmdline, false]);
-    for (const port of ports) await expect([port, await isListening(port)]).toEqual([port, false]);
+    for (const port of ports) expect([port, await isListening(port)]).toEqual([port, false]);
 
     // --- Second run, same DATA_DIR: the same key ----------------------------------------
     const second = await startDemo(env);
@@ -301,16 +303,23 @@ describe('npm run demo (e2e)', () => {
     const reopened = await runPrintedCurl(second.banner.curl, curlHome);
     expect(reopened).toMatchObject({ status: 200, body: { success: true, reused: false, session_id: expect.stringMatching(HEX32) } });
     expect(reopened.body.session_id).not.toBe(opened.body.session_id);
-    const ping = await fetch(`${gatewayUrl}/api/v1/session/pingsession`, { method: 'POST', headers: { authorization: `Bearer ${banner.key}` } });
+    const ping = await fetch(`${gatewayUrl}/api/v1/session/pingsession`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${banner.key}` },
+    });
     await expect(ping.json()).resolves.toMatchObject({ status: 'alive', session_id: reopened.body.session_id });
-    secrets.push(...second.children.flatMap((c) => [c.env.OIDC_CLIENT_SECRET, c.env.PROXY_ROUTER_PASSWORD, c.env.DEV_OIDC_CLIENT_SECRET]).filter(Boolean));
+    secrets.push(
+      ...second.children
+        .flatMap((c) => [c.env.OIDC_CLIENT_SECRET, c.env.PROXY_ROUTER_PASSWORD, c.env.DEV_OIDC_CLIENT_SECRET])
+        .filter(Boolean),
+    );
 
     // SIGINT to the demo process alone (`kill -INT <pid>`): it stops its children itself.
     process.kill(second.child.pid!, 'SIGINT');
     await expect(exitOf(second)).resolves.toEqual({ code: 0, signal: null });
     for (const child of second.children) expect([child.cmdline, isRunning(child.pid)]).toEqual([child.cmdline, false]);
     for (const port of [env.PORT, env.DEV_OIDC_PORT, env.SIM_PORT, env.MICROSERVICE_PORT].map(Number)) {
-      await expect([port, await isListening(port)]).toEqual([port, false]);
+      expect([port, await isListening(port)]).toEqual([port, false]);
     }
 
     // --- Nothing secret in the repository ------------------------------------------------

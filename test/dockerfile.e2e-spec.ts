@@ -58,10 +58,14 @@ describe('production image (Dockerfile)', () => {
         cpSync(join(ROOT, item), join(dir, item), { recursive: true });
       }
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-      const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', 'dist', '--incremental', 'false'], {
-        cwd: dir,
-        encoding: 'utf8',
-      });
+      const tsc = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', 'dist', '--incremental', 'false'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+        },
+      );
       expect(tsc.stdout + tsc.stderr).toBe('');
       expect(existsSync(join(dir, 'dist/src/main.js'))).toBe(true);
       expect(existsSync(join(dir, 'dist/dev'))).toBe(false);

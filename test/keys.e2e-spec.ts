@@ -169,7 +169,7 @@ describe('API key management (e2e)', () => {
   });
 
   describe('GET /api/v1/auth/keys', () => {
-    it('lists the caller\'s keys newest first, revoked ones included, without any secret or hash', async () => {
+    it("lists the caller's keys newest first, revoked ones included, without any secret or hash", async () => {
       const token = await aUserToken();
       const created = [await anApiKey(token, 'one'), await anApiKey(token, 'two'), await anApiKey(token, 'three')];
       expect((await revokeKey(token, created[1].id)).status).toBe(200);
@@ -190,7 +190,12 @@ describe('API key management (e2e)', () => {
         last_used_at: null,
         revoked_at: null,
       });
-      expect(listed[1]).toMatchObject({ id: created[1].id, is_active: false, is_default: false, revoked_at: expect.stringMatching(ISO_TIME) });
+      expect(listed[1]).toMatchObject({
+        id: created[1].id,
+        is_active: false,
+        is_default: false,
+        revoked_at: expect.stringMatching(ISO_TIME),
+      });
       expect(listed[2]).toMatchObject({ id: created[0].id, is_active: true, is_default: true });
       const hashes = await db.query<{ key_hash: string }>('SELECT key_hash FROM api_keys');
       for (const { key, key_prefix } of created) {
@@ -206,7 +211,7 @@ describe('API key management (e2e)', () => {
       expect(text).not.toMatch(/"(key|key_hash|keyHash|hash|secret)"/);
     });
 
-    it('shows user A\'s keys to A only', async () => {
+    it("shows user A's keys to A only", async () => {
       const alice = await aUserToken('alice');
       const bob = await aUserToken('bob');
       const aliceKey = await anApiKey(alice, 'alice-key');
@@ -248,7 +253,7 @@ describe('API key management (e2e)', () => {
       expect(res.body).toEqual({ detail: expect.any(String) });
     });
 
-    it('another user\'s key, an unknown id and a non-UUID are 404, and change nothing', async () => {
+    it("another user's key, an unknown id and a non-UUID are 404, and change nothing", async () => {
       const owner = await aUserToken('owner');
       const other = await aUserToken('other');
       const ownerDefault = await anApiKey(owner);
@@ -302,7 +307,7 @@ describe('API key management (e2e)', () => {
       expect(fresh.is_default).toBe(true);
     });
 
-    it('again, another user\'s key id, an unknown id or a non-UUID id is a 404', async () => {
+    it("again, another user's key id, an unknown id or a non-UUID id is a 404", async () => {
       const owner = await aUserToken('owner');
       const other = await aUserToken('other');
       const revoked = await anApiKey(owner);

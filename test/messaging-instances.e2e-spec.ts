@@ -34,7 +34,7 @@ function handledMessages(): { module: DynamicModule; handled: Handled[] } {
         const rpc = context.switchToRpc();
         handled.push({
           subject: rpc.getContext<NatsContext>().getSubject(),
-          authorization: (rpc.getData() as { authorization?: unknown }).authorization,
+          authorization: rpc.getData<{ authorization?: unknown }>().authorization,
         });
       }
       return next.handle();
@@ -54,7 +54,6 @@ describe('two instances in one queue group (e2e)', () => {
   const handled: Handled[][] = [];
   let typed: GatewayClientHandle;
 
-
   /** How many messages on `subject` each instance handled for these credentials. */
   const perInstance = (subject: string, auths: Set<unknown>) =>
     handled.map((list) => list.filter((h) => h.subject === subject && auths.has(h.authorization)).length);
@@ -65,7 +64,9 @@ describe('two instances in one queue group (e2e)', () => {
     nats = await startNatsServer();
     for (let i = 0; i < 2; i++) {
       const recorder = handledMessages();
-      const gateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }), { extraImports: [recorder.module] });
+      const gateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }), {
+        extraImports: [recorder.module],
+      });
       gateways.push(gateway);
       handled.push(recorder.handled);
       await settleBackground(gateway);
@@ -117,7 +118,11 @@ describe('two instances in one queue group (e2e)', () => {
       const answers: Array<{ id?: string; response?: { session_id?: string }; err?: unknown; isDisposed?: boolean }> = [];
       nc.subscribe(inbox, { callback: (error, msg) => !error && answers.push(json.decode(msg.data)) });
       await nc.flush();
-      keys.forEach((key, i) => nc.publish('session.get', JSON.stringify({ pattern: 'session.get', data: { authorization: key.auth }, id: `raw-${i}` }), { reply: inbox }));
+      keys.forEach((key, i) =>
+        nc.publish('session.get', JSON.stringify({ pattern: 'session.get', data: { authorization: key.auth }, id: `raw-${i}` }), {
+          reply: inbox,
+        }),
+      );
       // And one without a credential: a failure travels as `err` = {status, detail}.
       nc.publish('session.get', JSON.stringify({ pattern: 'session.get', data: {}, id: 'raw-anonymous' }), { reply: inbox });
       await nc.flush();

@@ -13,7 +13,17 @@ import { ApiKeyService } from '../src/auth/api-key.service';
 import type { ValidationIssue } from '../src/common/errors';
 import { client, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { gatewayClient, type GatewayClientHandle, gatewayError, type NatsServer, type RawNatsMessage, rawSubscribe, type RawSubscription, startNatsServer, waitForNatsStatus } from './support/nats';
+import {
+  gatewayClient,
+  type GatewayClientHandle,
+  gatewayError,
+  type NatsServer,
+  type RawNatsMessage,
+  rawSubscribe,
+  type RawSubscription,
+  startNatsServer,
+  waitForNatsStatus,
+} from './support/nats';
 import {
   aKey,
   chainNow,
@@ -37,7 +47,8 @@ const EVENT_SUBJECTS = ['session.opened', 'session.closed', 'session.expired', '
 const ADDRESS = /^0x[0-9a-f]{40}$/;
 
 /** HTTP's 422 detail as the interface must answer it: the same entries, `loc` starting with `payload`. */
-const asPayload = (detail: ValidationIssue[]): ValidationIssue[] => detail.map((issue) => ({ ...issue, loc: ['payload', ...issue.loc.slice(1)] }));
+const asPayload = (detail: ValidationIssue[]): ValidationIssue[] =>
+  detail.map((issue) => ({ ...issue, loc: ['payload', ...issue.loc.slice(1)] }));
 /** The `detail` list of an HTTP 422. */
 const detailOf = (response: { body: unknown }): ValidationIssue[] => (response.body as { detail: ValidationIssue[] }).detail;
 /** The `detail` of an HTTP error answer. */
@@ -54,7 +65,6 @@ describe('internal interface over NATS (e2e)', () => {
   let events: RawSubscription;
   let api: ReturnType<typeof sessionApi>;
   let call: ReturnType<typeof client>;
-
 
   const sessionRows = async (key: TestKey) =>
     Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM sessions WHERE api_key_id = $1', [key.id]))[0].n);
@@ -93,9 +103,27 @@ describe('internal interface over NATS (e2e)', () => {
 
     const created = await typed.client.createModelSession(key.auth, { model_id: model, sessionDuration: 600 });
     expect(Object.keys(created).sort()).toEqual(
-      ['api_key_prefix', 'bid_id', 'expires_at', 'message', 'model', 'provider', 'replaced_session_id', 'reused', 'session_id', 'success'].sort(),
+      [
+        'api_key_prefix',
+        'bid_id',
+        'expires_at',
+        'message',
+        'model',
+        'provider',
+        'replaced_session_id',
+        'reused',
+        'session_id',
+        'success',
+      ].sort(),
     );
-    expect(created).toMatchObject({ success: true, message: CREATED, api_key_prefix: key.prefix, model, reused: false, replaced_session_id: null });
+    expect(created).toMatchObject({
+      success: true,
+      message: CREATED,
+      api_key_prefix: key.prefix,
+      model,
+      reused: false,
+      replaced_session_id: null,
+    });
     expect(created.session_id).toMatch(HEX32);
     expect(created.bid_id).toMatch(HEX32);
     expect(created.provider).toMatch(ADDRESS);
@@ -168,7 +196,10 @@ describe('internal interface over NATS (e2e)', () => {
     const model = openableModels(sim)[0];
     const http = await api.createForModel(key.auth, model);
     expect(http.status).toBe(401);
-    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: model }))).toEqual({ status: 401, detail: httpDetail(http) });
+    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: model }))).toEqual({
+      status: 401,
+      detail: httpDetail(http),
+    });
     expect(await gatewayError(typed.client.getSession(key.auth))).toEqual({ status: 401, detail: httpDetail(await api.current(key.auth)) });
     // A bare `sk-…` (accepted over HTTP too) is the same revoked key.
     expect(await gatewayError(typed.client.getSession(key.key))).toMatchObject({ status: 401 });
@@ -177,7 +208,11 @@ describe('internal interface over NATS (e2e)', () => {
   });
 
   /** A bad create over HTTP and by message: both 422; returns [HTTP detail, message detail]. */
-  async function badCreate(key: TestKey, modelId: string | undefined, body: Record<string, unknown>): Promise<[ValidationIssue[], ValidationIssue[]]> {
+  async function badCreate(
+    key: TestKey,
+    modelId: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<[ValidationIssue[], ValidationIssue[]]> {
     const http = await api.createForModel(key.auth, modelId, { body });
     expect(http.status).toBe(422);
     const payload = { ...body, ...(modelId === undefined ? {} : { model_id: modelId }) };
@@ -193,7 +228,14 @@ describe('internal interface over NATS (e2e)', () => {
     const cases: Array<[string | undefined, Record<string, unknown>, Array<[string, string]>]> = [
       // API.md §5: a 0x value that is not 64 hex digits; a non-integer duration and an unknown field.
       ['0x123', {}, [['payload.model_id', 'string_pattern_mismatch']]],
-      [model, { sessionDuration: 'abc', colour: 'blue' }, [['payload.colour', 'extra_forbidden'], ['payload.sessionDuration', 'int_parsing']]],
+      [
+        model,
+        { sessionDuration: 'abc', colour: 'blue' },
+        [
+          ['payload.colour', 'extra_forbidden'],
+          ['payload.sessionDuration', 'int_parsing'],
+        ],
+      ],
       [undefined, {}, [['payload.model_id', 'missing']]],
       [model, { sessionDuration: 30 }, [['payload.sessionDuration', 'greater_than_equal']]],
       [model, { directPayment: 'yes' }, [['payload.directPayment', 'bool_parsing']]],
@@ -230,7 +272,7 @@ describe('internal interface over NATS (e2e)', () => {
       const http = await api.createForBid(key.auth, bid, { body: { [flag]: true } });
       expect(http.status).toBe(422);
       expect(detailOf(http)).toEqual([expect.objectContaining({ loc: ['body', flag], type: 'literal_error' })]);
-      const refused = await gatewayError(typed.client.createBidSession(key.auth, { bid_id: bid, [flag]: true } as never));
+      const refused = await gatewayError(typed.client.createBidSession(key.auth, { bid_id: bid, [flag]: true }));
       expect(refused).toEqual({ status: 422, detail: asPayload(detailOf(http)) });
     }
     expect(totalCalls(sim)).toBe(0);
@@ -249,7 +291,10 @@ describe('internal interface over NATS (e2e)', () => {
     const expectEvent = (message: RawNatsMessage, subject: string, sessionId: string, key: TestKey, model: string, since: number) => {
       // Nest's NATS framing of an event: the JSON {pattern, data}, no `id` (that would make it a request).
       expect(message.subject).toBe(subject);
-      expect(message.body).toEqual({ pattern: subject, data: { session_id: sessionId, api_key_prefix: key.prefix, model, at: expect.any(String) } });
+      expect(message.body).toEqual({
+        pattern: subject,
+        data: { session_id: sessionId, api_key_prefix: key.prefix, model, at: expect.any(String) },
+      });
       const at = Date.parse((message.body as { data: { at: string } }).data.at);
       expect(at).toBeGreaterThanOrEqual(since - 1_000);
       expect(at).toBeLessThanOrEqual(Date.now() + 1_000);
@@ -278,7 +323,11 @@ describe('internal interface over NATS (e2e)', () => {
       expect(pinged).toMatchObject({ status: 'dead', session_id, success: false });
       const seen = await events.waitFor(3, eventsOf(session_id));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(events.messages.filter(eventsOf(session_id)).map((m) => m.subject)).toEqual(['session.opened', 'session.dead', 'session.closed']);
+      expect(events.messages.filter(eventsOf(session_id)).map((m) => m.subject)).toEqual([
+        'session.opened',
+        'session.dead',
+        'session.closed',
+      ]);
       expectEvent(seen[1], 'session.dead', session_id, key, model, since);
       expectEvent(seen[2], 'session.closed', session_id, key, model, since);
     });

@@ -37,7 +37,6 @@ describe('NATS outages (e2e)', () => {
   let call: ReturnType<typeof client>;
   let api: ReturnType<typeof sessionApi>;
 
-
   /** A typed client made now (short timeout: a lost message must fail fast, not hang the test). */
   async function newClient(): Promise<GatewayClientHandle> {
     const handle = await gatewayClient({ transport: 'nats', url: nats.url, timeoutMs: 2_000 });
@@ -126,7 +125,11 @@ describe('NATS outages (e2e)', () => {
     try {
       const other = await aKey(gateway);
       const { session_id } = await fresh.client.createModelSession(other.auth, { model_id: openableModels(sim)[1] });
-      const [event] = await events.waitFor(1, (m) => (m.body as { data?: { session_id?: string } }).data?.session_id === session_id, RECOVERY_MS);
+      const [event] = await events.waitFor(
+        1,
+        (m) => (m.body as { data?: { session_id?: string } }).data?.session_id === session_id,
+        RECOVERY_MS,
+      );
       expect(event.body).toMatchObject({ pattern: 'session.opened', data: { session_id, api_key_prefix: other.prefix } });
     } finally {
       await events.close();

@@ -22,7 +22,6 @@ describe('internal interface over TCP (e2e)', () => {
   let typed: GatewayClientHandle;
   let api: ReturnType<typeof sessionApi>;
 
-
   beforeAll(async () => {
     db = await createTestDatabase('messaging_tcp');
     sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-tcp-e2e' });
@@ -65,7 +64,11 @@ describe('internal interface over TCP (e2e)', () => {
     // A bare `sk-…` credential works as over HTTP.
     expect(await typed.client.getSession(key.key)).toEqual(current);
 
-    expect(await typed.client.closeSession(key.auth)).toEqual({ success: true, message: 'Session closed successfully', session_id: created.session_id });
+    expect(await typed.client.closeSession(key.auth)).toEqual({
+      success: true,
+      message: 'Session closed successfully',
+      session_id: created.session_id,
+    });
     expect(sim.counts().close).toBe(1);
     expect(await gatewayError(typed.client.getSession(key.auth))).toEqual({ status: 404, detail: 'No active session' });
     expect((await api.current(key.auth)).status).toBe(404);
@@ -96,7 +99,9 @@ describe('internal interface over TCP (e2e)', () => {
     const http = await api.createForModel(key.auth, openableModels(sim)[0], { body: { sessionDuration: 'abc' } });
     expect(http.status).toBe(422);
     const detail = (http.body as unknown as { detail: ValidationIssue[] }).detail;
-    expect(await gatewayError(typed.client.createModelSession(key.auth, { model_id: openableModels(sim)[0], sessionDuration: 'abc' as never }))).toEqual({
+    expect(
+      await gatewayError(typed.client.createModelSession(key.auth, { model_id: openableModels(sim)[0], sessionDuration: 'abc' as never })),
+    ).toEqual({
       status: 422,
       detail: detail.map((issue) => ({ ...issue, loc: ['payload', ...issue.loc.slice(1)] })),
     });

@@ -142,7 +142,11 @@ describe('model routes (e2e)', () => {
       expect(status).toBe(200);
       expect(body.object).toBe('list');
       expect(body.data.map((b) => b.id)).not.toContain(sim.marketplace.deletedBidId);
-      expect(body.data.map((b) => b.id).sort()).toEqual(liveBidsOf(model.id).map((b) => b.id).sort());
+      expect(body.data.map((b) => b.id).sort()).toEqual(
+        liveBidsOf(model.id)
+          .map((b) => b.id)
+          .sort(),
+      );
       for (const bid of body.data) {
         const fixture = sim.marketplace.bids.find((b) => b.id === bid.id)!;
         expect(Object.keys(bid).sort()).toEqual(['createdAt', 'id', 'pricePerSecond', 'provider']);
@@ -176,7 +180,11 @@ describe('model routes (e2e)', () => {
   });
 
   describe('OpenAPI', () => {
-    type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown>; parameters?: Array<{ name: string }> };
+    type Operation = {
+      security?: Array<Record<string, string[]>>;
+      responses: Record<string, unknown>;
+      parameters?: Array<{ name: string }>;
+    };
     it('documents both routes with every scheme and their failure answers', async () => {
       const { body } = await get<{ paths: Record<string, { get: Operation }> }>('/api/v1/openapi.json');
       const list = body.paths['/api/v1/models'].get;
@@ -219,7 +227,9 @@ describe('model routes (e2e)', () => {
 
     it('readiness is 503 with the proxy-router down when the node stops', async () => {
       await coldSim.stop();
-      const { status, body } = await coldGet<{ status: string; components: Record<string, { status: string; detail?: string }> }>('/health/ready');
+      const { status, body } = await coldGet<{ status: string; components: Record<string, { status: string; detail?: string }> }>(
+        '/health/ready',
+      );
       expect(status).toBe(503);
       expect(body.components.proxy_router).toEqual({ status: 'down', detail: 'proxy-router unreachable' });
       // Cached models still answer; an uncached read says why it cannot.

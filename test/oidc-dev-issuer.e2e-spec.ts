@@ -48,7 +48,11 @@ async function tokenEndpointAs(
       code_verifier: 'x'.repeat(43),
     }).toString(),
   });
-  return { status: res.status, body: (await res.json()) as { error?: string }, allowOrigin: res.headers.get('access-control-allow-origin') };
+  return {
+    status: res.status,
+    body: (await res.json()) as { error?: string },
+    allowOrigin: res.headers.get('access-control-allow-origin'),
+  };
 }
 
 describe('development OIDC issuer', () => {
@@ -101,9 +105,9 @@ describe('development OIDC issuer', () => {
     });
 
     it('refuses an unknown resource with invalid_target', async () => {
-      await expect(
-        loginForTokens(gatewayClient, { username: 'alice', resource: 'https://elsewhere.example/' }),
-      ).rejects.toThrow(/invalid_target/);
+      await expect(loginForTokens(gatewayClient, { username: 'alice', resource: 'https://elsewhere.example/' })).rejects.toThrow(
+        /invalid_target/,
+      );
     });
   });
 

@@ -70,8 +70,12 @@ describe('rate limits and the edge (e2e)', () => {
   const keysOf = async (app: TestApp, count: number): Promise<TestKey[]> => createKeys(app, `limits-${process.pid}-${++labels}`, count);
   const issuer = testIssuer();
   const userToken = async (username: string): Promise<string> =>
-    (await loginForTokens({ issuer: issuer.issuer, clientId: issuer.clientId, clientSecret: issuer.clientSecret }, { username, resource: issuer.audience }))
-      .access_token;
+    (
+      await loginForTokens(
+        { issuer: issuer.issuer, clientId: issuer.clientId, clientSecret: issuer.clientSecret },
+        { username, resource: issuer.audience },
+      )
+    ).access_token;
 
   const started: TestApp[] = [];
   const start = async (env: Record<string, string>, withProbe = false): Promise<TestApp> => {
@@ -119,7 +123,12 @@ describe('rate limits and the edge (e2e)', () => {
       expect(allowed.map((r) => r.status)).toEqual([200, 404, 200]);
       expectRateLimited(await call('GET', '/api/v1/session', { auth: a.auth }));
       expectRateLimited(await call('GET', '/api/v1/models', { auth: a.auth }));
-      expectRateLimited(await call('POST', `/api/v1/session/modelsession?model_id=${sim.marketplace.liveModelIds[0]}`, { auth: a.auth, body: { sessionDuration: 600 } }));
+      expectRateLimited(
+        await call('POST', `/api/v1/session/modelsession?model_id=${sim.marketplace.liveModelIds[0]}`, {
+          auth: a.auth,
+          body: { sessionDuration: 600 },
+        }),
+      );
       expect(sim.counts().openModel ?? 0).toBe(0); // a refused create never reaches the node
 
       // Another key of the same process has its own budget.
@@ -134,7 +143,11 @@ describe('rate limits and the edge (e2e)', () => {
     });
 
     it('per user for user tokens: two tokens of one user share a budget, another user has its own; /api/v1/auth/* is not limited', async () => {
-      const [first, second, other] = await Promise.all([userToken('limits-user-a'), userToken('limits-user-a'), userToken('limits-user-b')]);
+      const [first, second, other] = await Promise.all([
+        userToken('limits-user-a'),
+        userToken('limits-user-a'),
+        userToken('limits-user-b'),
+      ]);
       expect(first).not.toBe(second);
       expect(first.split('.')).toHaveLength(3); // JWTs, verified against the issuer's JWKS
       const call = client(plain.url);
@@ -184,7 +197,8 @@ describe('rate limits and the edge (e2e)', () => {
       const [key] = await keysOf(one, 1); // a fresh key: a subject no other run has counted
       await insideOneWindow();
       const statuses: number[] = [];
-      for (let i = 0; i < 6; i++) statuses.push((await client(i % 2 === 0 ? one.url : two.url)('GET', '/api/v1/session', { auth: key.auth })).status);
+      for (let i = 0; i < 6; i++)
+        statuses.push((await client(i % 2 === 0 ? one.url : two.url)('GET', '/api/v1/session', { auth: key.auth })).status);
       expect(statuses).toEqual([404, 404, 404, 429, 429, 429]);
       for (const app of [one, two]) {
         const ready = await client(app.url)('GET', '/health/ready');
@@ -196,7 +210,8 @@ describe('rate limits and the edge (e2e)', () => {
       const [other] = await keysOf(plain, 1);
       await insideOneWindow();
       const local: number[] = [];
-      for (let i = 0; i < 8; i++) local.push((await client(i % 2 === 0 ? plain.url : alone.url)('GET', '/api/v1/session', { auth: other.auth })).status);
+      for (let i = 0; i < 8; i++)
+        local.push((await client(i % 2 === 0 ? plain.url : alone.url)('GET', '/api/v1/session', { auth: other.auth })).status);
       expect(local).toEqual([404, 404, 404, 404, 404, 404, 429, 429]);
     });
 
@@ -238,9 +253,12 @@ describe('rate limits and the edge (e2e)', () => {
       expect(allowed.headers.get('access-control-allow-methods')).toMatch(/GET/);
       const actual = await fetch(`${edge.url}/health`, { headers: { origin: 'https://app.example' } });
       expect(actual.headers.get('access-control-allow-origin')).toBe('https://app.example');
-      expect(actual.headers.get('access-control-expose-headers')?.toLowerCase().split(/\s*,\s*/)).toEqual(
-        expect.arrayContaining(['x-request-id', 'retry-after']),
-      );
+      expect(
+        actual.headers
+          .get('access-control-expose-headers')
+          ?.toLowerCase()
+          .split(/\s*,\s*/),
+      ).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
       expect(actual.headers.get('x-request-id')).toBeTruthy();
 
       const evil = await preflight(edge.url, 'https://evil.example');

@@ -177,7 +177,9 @@ describe('GET /metrics (e2e)', () => {
       }
     }
     // Spot checks of label values: route patterns, never raw URLs.
-    expect(valueOf(samples, 'gateway_http_request_duration_seconds_count', { method: 'GET', route: '/health', status: '200' })).toBeGreaterThan(0);
+    expect(
+      valueOf(samples, 'gateway_http_request_duration_seconds_count', { method: 'GET', route: '/health', status: '200' }),
+    ).toBeGreaterThan(0);
     expect(valueOf(samples, 'gateway_http_request_duration_seconds_count', { route: '/api/v1/session', status: '429' })).toBe(1);
     expect(valueOf(samples, 'gateway_rate_limited_total', { transport: 'http' })).toBe(1);
     expect(valueOf(samples, 'gateway_rate_limit_store_errors_total')).toBe(0);
@@ -209,7 +211,9 @@ describe('GET /metrics (e2e)', () => {
     // A raw URL with a parameter is labelled by its pattern.
     await call('GET', `/api/v1/models/${models[0]}/bids`, { auth: key.auth });
     const bids = await scrape();
-    expect(valueOf(bids, 'gateway_http_request_duration_seconds_count', { route: '/api/v1/models/:model/bids', status: '200' })).toBeGreaterThan(0);
+    expect(
+      valueOf(bids, 'gateway_http_request_duration_seconds_count', { route: '/api/v1/models/:model/bids', status: '200' }),
+    ).toBeGreaterThan(0);
     expect(bids.some((s) => s.labels.route?.includes(models[0]))).toBe(false);
   });
 
@@ -246,7 +250,11 @@ describe('GET /metrics (e2e)', () => {
   it('refused credentials are counted by scheme and reason', async () => {
     const failures = (s: Sample[], scheme: string, reason: string) => valueOf(s, 'gateway_auth_failures_total', { scheme, reason });
     const unknownKey = `sk-Zq8mXw3T.${'A'.repeat(20)}unknownsecret${'b'.repeat(10)}`;
-    const forged = await signJwt(testIssuer(), { sub: 'metrics-forger' }, { header: { kid: testIssuer().privateJwk.kid }, key: new Uint8Array(32), alg: 'HS256' });
+    const forged = await signJwt(
+      testIssuer(),
+      { sub: 'metrics-forger' },
+      { header: { kid: testIssuer().privateJwk.kid }, key: new Uint8Array(32), alg: 'HS256' },
+    );
     secrets.add(unknownKey).add(forged);
     const before = await scrape();
 
@@ -259,7 +267,9 @@ describe('GET /metrics (e2e)', () => {
     expect(failures(after, 'api-key', 'unknown_key') - failures(before, 'api-key', 'unknown_key')).toBe(1);
     expect(failures(after, 'none', 'missing') - failures(before, 'none', 'missing')).toBe(2);
     expect(failures(after, 'jwt', 'invalid_token') - failures(before, 'jwt', 'invalid_token')).toBe(1);
-    expect(valueOf(after, 'gateway_http_request_duration_seconds_count', { route: '/api/v1/session', status: '401' })).toBeGreaterThanOrEqual(4);
+    expect(
+      valueOf(after, 'gateway_http_request_duration_seconds_count', { route: '/api/v1/session', status: '401' }),
+    ).toBeGreaterThanOrEqual(4);
   });
 
   it('no credential sent to the gateway appears in /metrics, not even one in an unmatched URL', async () => {
@@ -269,7 +279,9 @@ describe('GET /metrics (e2e)', () => {
     await call('GET', `/api/v1/nothing-here/${encodeURIComponent(inPath)}?api_key=${encodeURIComponent(key.auth)}`);
     await call('GET', `/api/v1/session?token=${encodeURIComponent(key.auth)}`, { auth: key.auth });
     const text = await scrapeText();
-    expect(parseMetrics(text).some((s) => s.name === 'gateway_http_request_duration_seconds_count' && s.labels.route === 'unmatched')).toBe(true);
+    expect(parseMetrics(text).some((s) => s.name === 'gateway_http_request_duration_seconds_count' && s.labels.route === 'unmatched')).toBe(
+      true,
+    );
     expect(secrets.size).toBeGreaterThan(5);
     for (const secret of secrets) {
       expect(text).not.toContain(secret);
@@ -292,7 +304,12 @@ describe('GET /metrics (e2e)', () => {
       expect(valueOf(after, 'gateway_proxy_router_circuit_state')).toBe(2);
       const failed = (s: Sample[]) =>
         s
-          .filter((x) => x.name === 'gateway_proxy_router_call_duration_seconds_count' && x.labels.operation === 'listModels' && x.labels.outcome !== 'ok')
+          .filter(
+            (x) =>
+              x.name === 'gateway_proxy_router_call_duration_seconds_count' &&
+              x.labels.operation === 'listModels' &&
+              x.labels.outcome !== 'ok',
+          )
           .reduce((sum, x) => sum + x.value, 0);
       expect(failed(after) - failed(before)).toBe(3);
       const outcomes = new Set(
@@ -327,7 +344,14 @@ describe('GET /metrics with METRICS_TOKEN (e2e)', () => {
     fetch(`${gateway.url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
 
   it('401 without the token, with a wrong one, or without the Bearer scheme; 200 with `Bearer <token>`', async () => {
-    for (const authorization of [undefined, 'Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN, `Basic ${METRICS_TOKEN}`, 'Bearer ']) {
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-token',
+      `Bearer ${METRICS_TOKEN}x`,
+      METRICS_TOKEN,
+      `Basic ${METRICS_TOKEN}`,
+      'Bearer ',
+    ]) {
       const res = await scrape(authorization);
       expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
       const body = (await res.json()) as { detail: unknown };

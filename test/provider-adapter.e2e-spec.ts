@@ -45,7 +45,7 @@ async function failureOf(promise: Promise<unknown>): Promise<DomainError> {
   );
   if (outcome === undefined) throw new Error('expected the call to fail');
   raised.push(outcome);
-  if (!(outcome instanceof DomainError)) throw outcome;
+  if (!(outcome instanceof DomainError)) throw new Error('expected a DomainError', { cause: outcome });
   return outcome;
 }
 
@@ -145,7 +145,12 @@ describe('ProxyRouterAdapter against the simulator (e2e)', () => {
       for (let i = 0; i < 3; i++) sim.control.commitSession({ modelId: live(), sessionDuration: 600 });
       await expect(adapter.walletAddress()).resolves.toBe(sim.walletAddress);
       const sessions = await adapter.walletSessions();
-      expect(sessions.map((s) => s.id).sort()).toEqual(sim.control.sessions().map((s) => s.id).sort());
+      expect(sessions.map((s) => s.id).sort()).toEqual(
+        sim.control
+          .sessions()
+          .map((s) => s.id)
+          .sort(),
+      );
       expect(sessions.every((s) => s.user === sim.walletAddress)).toBe(true);
       expect(sim.counts().wallet).toBe(1);
       expect(sim.counts().userSessions).toBe(2);

@@ -344,9 +344,16 @@ describe('session routes (e2e)', () => {
       const [during, res] = await Promise.all([reachedNode.then(() => api.current(key.auth)), created]);
       expect(during.status).toBe(200);
       expect(during.body).toMatchObject({ status: 'opening', session_id: null, api_key_prefix: key.prefix });
-      expect(Object.keys(during.body).sort()).toEqual(
-        ['api_key_prefix', 'bid_id', 'expires_at', 'model', 'opened_at', 'provider', 'session_id', 'status'],
-      );
+      expect(Object.keys(during.body).sort()).toEqual([
+        'api_key_prefix',
+        'bid_id',
+        'expires_at',
+        'model',
+        'opened_at',
+        'provider',
+        'session_id',
+        'status',
+      ]);
       expect(res.status).toBe(200);
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: res.body.session_id });
     });
@@ -586,7 +593,11 @@ describe('session routes (e2e)', () => {
 
       expect((await api.createForModel(defaultKey, aModel(0).id)).body).toMatchObject({ session_id: res.body.session_id, reused: true });
       expect((await api.ping(token)).body).toMatchObject({ status: 'alive', session_id: res.body.session_id });
-      expect((await api.close(token)).body).toEqual({ success: true, message: 'Session closed successfully', session_id: res.body.session_id });
+      expect((await api.close(token)).body).toEqual({
+        success: true,
+        message: 'Session closed successfully',
+        session_id: res.body.session_id,
+      });
       expect((await api.current(defaultKey)).status).toBe(404);
       expect(sim.counts()).toMatchObject({ openModel: 1, close: 1 });
     });
@@ -623,7 +634,7 @@ describe('session routes (e2e)', () => {
   });
 
   describe('revocation', () => {
-    it("revoking a key closes its live session on chain in the background", async () => {
+    it('revoking a key closes its live session on chain in the background', async () => {
       const token = bearer(await aUserToken());
       const created = await call('POST', '/api/v1/auth/keys', { auth: token, body: {} });
       expect(created.status).toBe(201);
@@ -633,7 +644,7 @@ describe('session routes (e2e)', () => {
 
       const revoked = await call('DELETE', `/api/v1/auth/keys/${created.body.id as string}`, { auth: token });
       expect(revoked).toMatchObject({ status: 200, body: { id: created.body.id, revoked: true } });
-      await waitFor('the revoked key\'s session to be closed on chain', () => onChain(sim, res.body.session_id).closedAt > 0n, 5_000);
+      await waitFor("the revoked key's session to be closed on chain", () => onChain(sim, res.body.session_id).closedAt > 0n, 5_000);
       expect(sim.counts().close).toBe(1);
       const rows = await waitFor('the session row to be closed', async () => {
         const found = await db.query<{ status: string }>('SELECT status FROM sessions WHERE chain_session_id = $1', [res.body.session_id]);

@@ -10,18 +10,7 @@
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import {
-  api,
-  createKeys,
-  gatewayEnv,
-  liveCount,
-  openableModels,
-  rowsOf,
-  SIM_PASSWORD,
-  SIM_USER,
-  timed,
-  type TestKey,
-} from './support/instances';
+import { api, createKeys, gatewayEnv, liveCount, openableModels, rowsOf, SIM_PASSWORD, SIM_USER, timed } from './support/instances';
 
 jest.setTimeout(60_000);
 
@@ -47,9 +36,7 @@ describe('session creates under concurrency (e2e)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('session_concurrency');
     sim = await startSimulator({ username: SIM_USER, password: SIM_PASSWORD, seed: 'session-concurrency' });
-    gateway = await startTestApp(
-      gatewayEnv(db, sim.url, { DB_POOL_SIZE: String(POOL_SIZE), SESSION_OPEN_TIMEOUT_MS: '10000' }),
-    );
+    gateway = await startTestApp(gatewayEnv(db, sim.url, { DB_POOL_SIZE: String(POOL_SIZE), SESSION_OPEN_TIMEOUT_MS: '10000' }));
     http = api(gateway.url);
     [modelX, modelY] = openableModels(sim);
   });

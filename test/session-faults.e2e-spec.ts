@@ -29,8 +29,7 @@ import {
 jest.setTimeout(60_000);
 
 const OPEN_TIMEOUT_MS = 3_000;
-const UNKNOWN_OUTCOME =
-  'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
+const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
 
 /** A short half-open delay, so the circuit opened by the outage test does not outlive it by long. */
 const quickCircuit: DynamicModule = {

@@ -62,9 +62,7 @@ describe('two gateway instances on one database (e2e)', () => {
     const [onA, onB] = [api(a.url), api(b.url)];
     // The open stays in flight while the other instance's callers claim: they must wait for it.
     sim.control.setLatency('openModel', 500);
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? onA : onB).createModel(key, modelX)),
-    );
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? onA : onB).createModel(key, modelX)));
 
     expect(answers.map((x) => x.status)).toEqual(Array(40).fill(200));
     const ids = new Set(answers.map((x) => x.body.session_id));
@@ -126,7 +124,9 @@ describe('two gateway instances on one database (e2e)', () => {
       100,
     );
     const settledAfterMs = Date.now() - killedAt;
-    console.log(`[crash] intent settled ${settledAfterMs} ms after the kill (open timeout ${OPEN_TIMEOUT_MS} ms, sweep every ${SWEEP_INTERVAL_S} s)`);
+    console.log(
+      `[crash] intent settled ${settledAfterMs} ms after the kill (open timeout ${OPEN_TIMEOUT_MS} ms, sweep every ${SWEEP_INTERVAL_S} s)`,
+    );
 
     expect(rows.map((r) => [r.status, r.chain_session_id])).toEqual([['active', onChain[0].id]]);
     const current = await api(a.url).current(key);
@@ -135,7 +135,12 @@ describe('two gateway instances on one database (e2e)', () => {
     // A few more sweeps change nothing, and the open was never sent again.
     await new Promise((r) => setTimeout(r, 2 * SWEEP_INTERVAL_S * 1000 + 200));
     expect(sim.counts().openModel).toBe(1);
-    expect(sim.control.sessions().filter((s) => !before.has(s.id)).map((s) => [s.id, s.closedAt])).toEqual([[onChain[0].id, 0n]]);
+    expect(
+      sim.control
+        .sessions()
+        .filter((s) => !before.has(s.id))
+        .map((s) => [s.id, s.closedAt]),
+    ).toEqual([[onChain[0].id, 0n]]);
     expect((await rowsOf(db, key.id)).map((r) => [r.status, r.chain_session_id])).toEqual([['active', onChain[0].id]]);
     expect(await liveCount(db, key.id)).toBe(1);
   });

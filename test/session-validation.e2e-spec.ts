@@ -7,16 +7,7 @@
 import { OPERATIONS, type OperationCounts, type Simulator, startSimulator } from '../dev/simulator';
 import { startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import {
-  aKey,
-  type CreateBody,
-  onChain,
-  SIM_PASSWORD,
-  SIM_USERNAME,
-  sessionApi,
-  sessionEnv,
-  settleBackground,
-} from './support/sessions';
+import { aKey, type CreateBody, onChain, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground } from './support/sessions';
 
 jest.setTimeout(60_000);
 
@@ -37,8 +28,16 @@ const noTarget = { target: undefined };
 
 /** Body problems: the same answer on both create routes. */
 const BODY_CASES: Array<[string, CreateBody, Array<[Loc, string]>]> = [
-  ['sessionDuration 59 (below SESSION_MIN_DURATION_S)', { body: { sessionDuration: 59 } }, [[['body', 'sessionDuration'], 'greater_than_equal']]],
-  ['sessionDuration 7201 (above SESSION_MAX_DURATION_S)', { body: { sessionDuration: 7201 } }, [[['body', 'sessionDuration'], 'less_than_equal']]],
+  [
+    'sessionDuration 59 (below SESSION_MIN_DURATION_S)',
+    { body: { sessionDuration: 59 } },
+    [[['body', 'sessionDuration'], 'greater_than_equal']],
+  ],
+  [
+    'sessionDuration 7201 (above SESSION_MAX_DURATION_S)',
+    { body: { sessionDuration: 7201 } },
+    [[['body', 'sessionDuration'], 'less_than_equal']],
+  ],
   ['sessionDuration "abc"', { body: { sessionDuration: 'abc' } }, [[['body', 'sessionDuration'], 'int_parsing']]],
   ['sessionDuration 3.5', { body: { sessionDuration: 3.5 } }, [[['body', 'sessionDuration'], 'int_from_float']]],
   ['sessionDuration true', { body: { sessionDuration: true } }, [[['body', 'sessionDuration'], 'int_type']]],
@@ -52,15 +51,30 @@ const BODY_CASES: Array<[string, CreateBody, Array<[Loc, string]>]> = [
 
 const CASES: Array<[string, BadInput]> = [
   ['model_id "0x123"', { route: 'model', target: '0x123', options: {}, issues: [[['query', 'model_id'], 'string_pattern_mismatch']] }],
-  ['model_id 0x + 64 non-hex', { route: 'model', target: `0x${'zz'.repeat(32)}`, options: {}, issues: [[['query', 'model_id'], 'string_pattern_mismatch']] }],
-  ['model_id 0x + 66 hex', { route: 'model', target: `0x${'ab'.repeat(33)}`, options: {}, issues: [[['query', 'model_id'], 'string_pattern_mismatch']] }],
+  [
+    'model_id 0x + 64 non-hex',
+    { route: 'model', target: `0x${'zz'.repeat(32)}`, options: {}, issues: [[['query', 'model_id'], 'string_pattern_mismatch']] },
+  ],
+  [
+    'model_id 0x + 66 hex',
+    { route: 'model', target: `0x${'ab'.repeat(33)}`, options: {}, issues: [[['query', 'model_id'], 'string_pattern_mismatch']] },
+  ],
   ['model_id missing', { route: 'model', ...noTarget, options: {}, issues: [[['query', 'model_id'], 'missing']] }],
   ['model_id empty', { route: 'model', target: '', options: {}, issues: [[['query', 'model_id'], 'string_too_short']] }],
-  ['a 65-character model name', { route: 'model', target: 'm'.repeat(65), options: {}, issues: [[['query', 'model_id'], 'string_too_long']] }],
+  [
+    'a 65-character model name',
+    { route: 'model', target: 'm'.repeat(65), options: {}, issues: [[['query', 'model_id'], 'string_too_long']] },
+  ],
   ['bid_id "0x123"', { route: 'bid', target: '0x123', options: {}, issues: [[['query', 'bid_id'], 'string_pattern_mismatch']] }],
-  ['bid_id a model name', { route: 'bid', target: 'llama-3.3-70b', options: {}, issues: [[['query', 'bid_id'], 'string_pattern_mismatch']] }],
+  [
+    'bid_id a model name',
+    { route: 'bid', target: 'llama-3.3-70b', options: {}, issues: [[['query', 'bid_id'], 'string_pattern_mismatch']] },
+  ],
   ['bid_id missing', { route: 'bid', ...noTarget, options: {}, issues: [[['query', 'bid_id'], 'missing']] }],
-  ['directPayment "yes"', { route: 'model', options: { body: { directPayment: 'yes' } }, issues: [[['body', 'directPayment'], 'bool_parsing']] }],
+  [
+    'directPayment "yes"',
+    { route: 'model', options: { body: { directPayment: 'yes' } }, issues: [[['body', 'directPayment'], 'bool_parsing']] },
+  ],
   ['failover 1', { route: 'model', options: { body: { failover: 1 } }, issues: [[['body', 'failover'], 'bool_parsing']] }],
   ...BODY_CASES.flatMap(([name, options, issues]) =>
     (['model', 'bid'] as const).map((route): [string, BadInput] => [`${route} route, ${name}`, { route, options, issues }]),
@@ -107,9 +121,36 @@ describe('session create input validation (e2e)', () => {
     });
 
     it.each<[string, Route, string, CreateBody, Array<[Loc, string]>]>([
-      ['two body problems', 'model', 'valid', { body: { sessionDuration: 'abc', directPayment: 'yes' } }, [[['body', 'sessionDuration'], 'int_parsing'], [['body', 'directPayment'], 'bool_parsing']]],
-      ['a query and a body problem', 'model', '0x123', { body: { sessionDuration: 3.5 } }, [[['query', 'model_id'], 'string_pattern_mismatch'], [['body', 'sessionDuration'], 'int_from_float']]],
-      ['an out-of-bounds duration and an unknown field', 'bid', 'valid', { body: { sessionDuration: 59, extra: true } }, [[['body', 'sessionDuration'], 'greater_than_equal'], [['body', 'extra'], 'extra_forbidden']]],
+      [
+        'two body problems',
+        'model',
+        'valid',
+        { body: { sessionDuration: 'abc', directPayment: 'yes' } },
+        [
+          [['body', 'sessionDuration'], 'int_parsing'],
+          [['body', 'directPayment'], 'bool_parsing'],
+        ],
+      ],
+      [
+        'a query and a body problem',
+        'model',
+        '0x123',
+        { body: { sessionDuration: 3.5 } },
+        [
+          [['query', 'model_id'], 'string_pattern_mismatch'],
+          [['body', 'sessionDuration'], 'int_from_float'],
+        ],
+      ],
+      [
+        'an out-of-bounds duration and an unknown field',
+        'bid',
+        'valid',
+        { body: { sessionDuration: 59, extra: true } },
+        [
+          [['body', 'sessionDuration'], 'greater_than_equal'],
+          [['body', 'extra'], 'extra_forbidden'],
+        ],
+      ],
     ])('every problem at once: %s', async (_name, route, target, options, issues) => {
       const key = await aKey(gateway);
       const res = await create(key.auth, route, target === 'valid' ? validTarget(route) : target, options);
@@ -127,7 +168,12 @@ describe('session create input validation (e2e)', () => {
       ['directPayment and failover "false"', 'model', { directPayment: 'false', failover: 'false' }, 3600n],
       ['the lower bound, 60 s', 'model', { sessionDuration: 60 }, 60n],
       ['the upper bound, 7200 s', 'model', { sessionDuration: 7200 }, 7200n],
-      ['a bid session with sessionDuration "600" and directPayment "false"', 'bid', { sessionDuration: '600', directPayment: 'false' }, 600n],
+      [
+        'a bid session with sessionDuration "600" and directPayment "false"',
+        'bid',
+        { sessionDuration: '600', directPayment: 'false' },
+        600n,
+      ],
     ])('%s', async (_name, route, body, duration) => {
       const key = await aKey(gateway);
       const res = await create(key.auth, route, validTarget(route), { body });

@@ -40,7 +40,11 @@ function toJsonSchema(node: unknown): unknown {
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
     const isRef = key === '$ref' && typeof value === 'string';
-    out[key] = isRef ? value.replace('#/definitions/', 'wire#/definitions/') : key === 'properties' ? mapValues(value, toJsonSchema) : toJsonSchema(value);
+    out[key] = isRef
+      ? value.replace('#/definitions/', 'wire#/definitions/')
+      : key === 'properties'
+        ? mapValues(value, toJsonSchema)
+        : toJsonSchema(value);
   }
   if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
@@ -111,7 +115,11 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
   });
   beforeEach(() => sim.reset());
 
-  async function send(method: 'GET' | 'POST', url: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<WireAnswer> {
+  async function send(
+    method: 'GET' | 'POST',
+    url: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<WireAnswer> {
     const res = await request(`${sim.url}${url}`, {
       method,
       headers: { authorization, 'content-type': 'application/json', ...options.headers },
@@ -125,7 +133,10 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
     const answer = await send(method, url, { body });
     const validate = answer.status === 200 ? spec.responseValidator(template, method === 'GET' ? 'get' : 'post') : spec.errorValidator;
     const valid = validate(answer.plain);
-    if (!valid) throw new Error(`${method} ${url} → ${answer.status} ${answer.text}\ndoes not match the wire schema: ${JSON.stringify(validate.errors)}`);
+    if (!valid)
+      throw new Error(
+        `${method} ${url} → ${answer.status} ${answer.text}\ndoes not match the wire schema: ${JSON.stringify(validate.errors)}`,
+      );
     return answer;
   }
 
@@ -135,7 +146,11 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
   };
 
   const openByModel = async (modelId: string, sessionDuration = 3600): Promise<string> => {
-    const answer = await call('POST', '/blockchain/models/{id}/session', `/blockchain/models/${modelId}/session`, { sessionDuration, directPayment: false, failover: false });
+    const answer = await call('POST', '/blockchain/models/{id}/session', `/blockchain/models/${modelId}/session`, {
+      sessionDuration,
+      directPayment: false,
+      failover: false,
+    });
     expect(answer.status).toBe(200);
     return (answer.plain as { sessionID: string }).sessionID;
   };
@@ -171,12 +186,19 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
 
       const pages: WireModel[] = [];
       for (let offset = 0; offset < all.models.length; offset += 10) {
-        const page = (await call('GET', '/blockchain/models', `/blockchain/models?offset=${offset}&limit=10&order=asc`)).plain as { models: WireModel[] };
+        const page = (await call('GET', '/blockchain/models', `/blockchain/models?offset=${offset}&limit=10&order=asc`)).plain as {
+          models: WireModel[];
+        };
         pages.push(...page.models);
       }
       expect(pages.map((m) => m.Id)).toEqual(all.models.map((m) => m.Id));
       const desc = (await call('GET', '/blockchain/models', '/blockchain/models?limit=3&order=desc')).plain as { models: WireModel[] };
-      expect(desc.models.map((m) => m.Id)).toEqual(all.models.slice(-3).reverse().map((m) => m.Id));
+      expect(desc.models.map((m) => m.Id)).toEqual(
+        all.models
+          .slice(-3)
+          .reverse()
+          .map((m) => m.Id),
+      );
     });
 
     it('GET /blockchain/models: model stakes are exact JSON numbers past 2^53', async () => {
@@ -270,9 +292,18 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
 
     it('POST /blockchain/models/{id}/session failures are {"error"} answers', async () => {
       const template = '/blockchain/models/{id}/session';
-      const noBids = await call('POST', template, `/blockchain/models/${sim.marketplace.modelWithoutBidsId}/session`, { sessionDuration: 60 });
+      const noBids = await call('POST', template, `/blockchain/models/${sim.marketplace.modelWithoutBidsId}/session`, {
+        sessionDuration: 60,
+      });
       expectError(noBids, 500, 'no bids available');
-      expectError(await call('POST', template, `/blockchain/models/${sim.marketplace.liveModelIds[0]}/session`, { failover: 'yes', sessionDuration: 60 }), 400, 'bool');
+      expectError(
+        await call('POST', template, `/blockchain/models/${sim.marketplace.liveModelIds[0]}/session`, {
+          failover: 'yes',
+          sessionDuration: 60,
+        }),
+        400,
+        'bool',
+      );
     });
 
     it('POST /blockchain/bids/{id}/session opens with that bid; deleted or unknown bids fail', async () => {
@@ -282,7 +313,11 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
       const sessionId = (opened.plain as { sessionID: string }).sessionID;
       expect(sim.control.getSession(sessionId)?.bidId).toBe(bidId);
 
-      expectError(await call('POST', template, `/blockchain/bids/${sim.marketplace.deletedBidId}/session`, { sessionDuration: 600 }), 500, 'BidNotFound');
+      expectError(
+        await call('POST', template, `/blockchain/bids/${sim.marketplace.deletedBidId}/session`, { sessionDuration: 600 }),
+        500,
+        'BidNotFound',
+      );
       expect((await call('POST', template, `/blockchain/bids/0x${'7'.repeat(64)}/session`, { sessionDuration: 600 })).status).toBe(500);
       expectError(await call('POST', template, `/blockchain/bids/${bidId}/session`, {}), 400, 'SessionDuration');
     });
@@ -323,15 +358,24 @@ describeWithSpec('proxy-router simulator conforms to the wire schema', () => {
       sim.control.setLatency('openModel', 100);
       const modelId = sim.marketplace.liveModelIds[0];
       const template = '/blockchain/models/{id}/session';
-      const answers = await Promise.all([1, 2].map(() => call('POST', template, `/blockchain/models/${modelId}/session`, { sessionDuration: 60 })));
+      const answers = await Promise.all(
+        [1, 2].map(() => call('POST', template, `/blockchain/models/${modelId}/session`, { sessionDuration: 60 })),
+      );
       expect(answers.map((a) => a.status).sort()).toEqual([200, 500]);
-      expectError(answers.find((a) => a.status === 500)!, 500, 'replacement transaction underpriced');
+      expectError(
+        answers.find((a) => a.status === 500)!,
+        500,
+        'replacement transaction underpriced',
+      );
     });
   });
 
   describe('chat', () => {
     const chat = (sessionId: string) =>
-      send('POST', '/v1/chat/completions', { body: { messages: [{ role: 'user', content: 'ping' }], stream: true, max_tokens: 1 }, headers: { session_id: sessionId } });
+      send('POST', '/v1/chat/completions', {
+        body: { messages: [{ role: 'user', content: 'ping' }], stream: true, max_tokens: 1 },
+        headers: { session_id: sessionId },
+      });
 
     it('POST /v1/chat/completions streams SSE chunks ending in [DONE]', async () => {
       const sessionId = await openByModel(sim.marketplace.liveModelIds[0]);

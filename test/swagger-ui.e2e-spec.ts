@@ -233,7 +233,12 @@ describe('Swagger UI in a browser (e2e)', () => {
 
     // "Try it out" with the example body Swagger UI pre-fills.
     const keysOp = await ui.startTryingOut('auth', 'AuthController_create');
-    await expect(keysOp.locator('textarea.body-param__text').inputValue().then((text) => JSON.parse(text))).resolves.toEqual({ name: 'ci-bot' });
+    await expect(
+      keysOp
+        .locator('textarea.body-param__text')
+        .inputValue()
+        .then((text) => JSON.parse(text)),
+    ).resolves.toEqual({ name: 'ci-bot' });
     const created = await ui.tryItOut('auth', 'AuthController_create', { screenshot: '1-create-key-201' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'ci-bot', key: expect.stringMatching(KEY_SHAPE), is_default: true });
@@ -283,7 +288,9 @@ describe('Swagger UI in a browser (e2e)', () => {
     expect(models.status).toBe(200);
     expect(models.curl).not.toContain('sk-');
     expect(models.body.object).toBe('list');
-    expect(models.body.data).toEqual(expect.arrayContaining([expect.objectContaining({ id: model.name, blockchainID: model.id, object: 'model' })]));
+    expect(models.body.data).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: model.name, blockchainID: model.id, object: 'model' })]),
+    );
 
     // By name this time: the answer names the resolved blockchain id.
     const opened = await ui.tryItOut('sessions', 'SessionController_createForModel', {
@@ -321,7 +328,10 @@ describe('Swagger UI in a browser (e2e)', () => {
 
     const ping = await ui.tryItOut('sessions', 'SessionController_ping', { screenshot: '3-pingsession-alive' });
     expect(ping.curl).toContain(`Authorization: Bearer ${key}'`);
-    expect(ping).toMatchObject({ status: 200, body: { status: 'alive', message: 'Session is alive', session_id: sessionId, success: true } });
+    expect(ping).toMatchObject({
+      status: 200,
+      body: { status: 'alive', message: 'Session is alive', session_id: sessionId, success: true },
+    });
 
     const closed = await ui.tryItOut('sessions', 'SessionController_close', { screenshot: '3-closesession-closed' });
     expect(closed).toMatchObject({ status: 200, body: { success: true, message: 'Session closed successfully', session_id: sessionId } });

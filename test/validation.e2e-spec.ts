@@ -221,7 +221,10 @@ describe('request validation and error shapes (e2e)', () => {
 
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ detail: 'Internal server error' });
-      const logLines = gateway.logs().split('\n').filter((line) => line.includes(INTERNAL_MESSAGE));
+      const logLines = gateway
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes(INTERNAL_MESSAGE));
       expect(logLines).toHaveLength(1);
       expect(logLines[0]).toContain('boom-request-1');
     });
@@ -246,7 +249,7 @@ describe('request validation and error shapes (e2e)', () => {
       ['a simple id', 'req-123'],
       ['every allowed character', 'Az09._-'],
       ['128 characters', 'a'.repeat(128)],
-    ])('the caller\'s valid id is echoed: %s', async (_label, id) => {
+    ])("the caller's valid id is echoed: %s", async (_label, id) => {
       const ok = await echo({ body: VALID, headers: { 'x-request-id': id } });
       const failed = await echo({ body: {}, headers: { 'x-request-id': id } });
       expect(ok.headers.get('x-request-id')).toBe(id);

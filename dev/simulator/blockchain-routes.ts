@@ -1,12 +1,5 @@
 import { type MarketplaceStore, pageOf, ratedBidsOf } from './marketplace';
-import {
-  parseHexId,
-  parseModelsPage,
-  parseOpenByBidBody,
-  parseOpenByModelBody,
-  parsePage,
-  parseUserQuery,
-} from './request-params';
+import { parseHexId, parseModelsPage, parseOpenByBidBody, parseOpenByModelBody, parsePage, parseUserQuery } from './request-params';
 import { readBody } from './http-io';
 import { type JsonRoute, ok } from './route-types';
 import type { SessionLedger } from './session-ledger';
@@ -33,12 +26,18 @@ export function goDuration(ms: number): string {
 function systemRoutes(deps: BlockchainDeps): JsonRoute[] {
   return [
     {
-      kind: 'json', method: 'GET', pattern: /^\/healthcheck$/, op: 'health', public: true,
-      prepare: () => () =>
-        ok({ status: 'healthy', version: SIMULATOR_VERSION, uptime: goDuration(Date.now() - deps.startedAt) }),
+      kind: 'json',
+      method: 'GET',
+      pattern: /^\/healthcheck$/,
+      op: 'health',
+      public: true,
+      prepare: () => () => ok({ status: 'healthy', version: SIMULATOR_VERSION, uptime: goDuration(Date.now() - deps.startedAt) }),
     },
     {
-      kind: 'json', method: 'GET', pattern: /^\/wallet$/, op: 'wallet',
+      kind: 'json',
+      method: 'GET',
+      pattern: /^\/wallet$/,
+      op: 'wallet',
       prepare: () => () => ok({ address: deps.store.current.wallet }),
     },
   ];
@@ -47,7 +46,10 @@ function systemRoutes(deps: BlockchainDeps): JsonRoute[] {
 function marketRoutes({ store }: BlockchainDeps): JsonRoute[] {
   return [
     {
-      kind: 'json', method: 'GET', pattern: /^\/blockchain\/models$/, op: 'models',
+      kind: 'json',
+      method: 'GET',
+      pattern: /^\/blockchain\/models$/,
+      op: 'models',
       prepare: ({ url }) => {
         const page = parseModelsPage(url.searchParams);
         return () => {
@@ -59,14 +61,26 @@ function marketRoutes({ store }: BlockchainDeps): JsonRoute[] {
     {
       // All of the model's bids, deleted ones included (DeletedAt > 0): the node pages over
       // the contract's per-model bid list; only the rated/active reads filter.
-      kind: 'json', method: 'GET', pattern: new RegExp(`^/blockchain/models/${HEX}/bids$`), op: 'bids',
+      kind: 'json',
+      method: 'GET',
+      pattern: new RegExp(`^/blockchain/models/${HEX}/bids$`),
+      op: 'bids',
       prepare: ({ url, params }) => {
         const [modelId, page] = [parseHexId(params[0]), parsePage(url.searchParams)];
-        return () => ok({ bids: pageOf(store.current.bids.filter((b) => b.modelId === modelId), page).map(bidToWire) });
+        return () =>
+          ok({
+            bids: pageOf(
+              store.current.bids.filter((b) => b.modelId === modelId),
+              page,
+            ).map(bidToWire),
+          });
       },
     },
     {
-      kind: 'json', method: 'GET', pattern: new RegExp(`^/blockchain/models/${HEX}/bids/rated$`), op: 'ratedBids',
+      kind: 'json',
+      method: 'GET',
+      pattern: new RegExp(`^/blockchain/models/${HEX}/bids/rated$`),
+      op: 'ratedBids',
       prepare: ({ params }) => {
         const modelId = parseHexId(params[0]);
         return () => ok({ bids: ratedBidsOf(store.current, modelId).map(({ bid, score }) => scoredBidToWire(bid, score)) });
@@ -74,7 +88,10 @@ function marketRoutes({ store }: BlockchainDeps): JsonRoute[] {
     },
     {
       // An unknown id is not an error for the node: it reads the contract's zero struct.
-      kind: 'json', method: 'GET', pattern: new RegExp(`^/blockchain/bids/${HEX}$`), op: 'bid',
+      kind: 'json',
+      method: 'GET',
+      pattern: new RegExp(`^/blockchain/bids/${HEX}$`),
+      op: 'bid',
       prepare: ({ params }) => {
         const id = parseHexId(params[0]);
         return () => {
@@ -89,7 +106,10 @@ function marketRoutes({ store }: BlockchainDeps): JsonRoute[] {
 function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
   return [
     {
-      kind: 'json', method: 'POST', pattern: new RegExp(`^/blockchain/models/${HEX}/session$`), op: 'openModel',
+      kind: 'json',
+      method: 'POST',
+      pattern: new RegExp(`^/blockchain/models/${HEX}/session$`),
+      op: 'openModel',
       prepare: async ({ req, params }) => {
         const body = parseOpenByModelBody(await readBody(req));
         const modelId = parseHexId(params[0]);
@@ -97,7 +117,10 @@ function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
       },
     },
     {
-      kind: 'json', method: 'POST', pattern: new RegExp(`^/blockchain/bids/${HEX}/session$`), op: 'openBid',
+      kind: 'json',
+      method: 'POST',
+      pattern: new RegExp(`^/blockchain/bids/${HEX}/session$`),
+      op: 'openBid',
       prepare: async ({ req, params }) => {
         const body = parseOpenByBidBody(await readBody(req));
         const bidId = parseHexId(params[0]);
@@ -110,7 +133,10 @@ function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
 function sessionRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
   return [
     {
-      kind: 'json', method: 'POST', pattern: new RegExp(`^/blockchain/sessions/${HEX}/close$`), op: 'close',
+      kind: 'json',
+      method: 'POST',
+      pattern: new RegExp(`^/blockchain/sessions/${HEX}/close$`),
+      op: 'close',
       prepare: ({ params }) => {
         const id = parseHexId(params[0]);
         return () => ok({ tx: ledger.close(id) });
@@ -118,14 +144,20 @@ function sessionRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
     },
     {
       // Before the {id} route: "user" is not a session id.
-      kind: 'json', method: 'GET', pattern: /^\/blockchain\/sessions\/user$/, op: 'userSessions',
+      kind: 'json',
+      method: 'GET',
+      pattern: /^\/blockchain\/sessions\/user$/,
+      op: 'userSessions',
       prepare: ({ url }) => {
         const [page, user] = [parsePage(url.searchParams), parseUserQuery(url.searchParams)];
         return () => ok({ sessions: ledger.forUser(user, page).map(sessionToWire) });
       },
     },
     {
-      kind: 'json', method: 'GET', pattern: new RegExp(`^/blockchain/sessions/${HEX}$`), op: 'session',
+      kind: 'json',
+      method: 'GET',
+      pattern: new RegExp(`^/blockchain/sessions/${HEX}$`),
+      op: 'session',
       prepare: ({ params }) => {
         const id = parseHexId(params[0]);
         return () => {

@@ -71,12 +71,7 @@ async function writeStream(res: ServerResponse, id: string, pieces: string[], de
   return !isGone(res);
 }
 
-async function streamCompletion(
-  res: ServerResponse,
-  behaviour: ChatBehaviour,
-  request: ChatRequest,
-  signal: AbortSignal,
-): Promise<void> {
+async function streamCompletion(res: ServerResponse, behaviour: ChatBehaviour, request: ChatRequest, signal: AbortSignal): Promise<void> {
   const delayMs = behaviour.mode === 'normal' ? (behaviour.chunkDelayMs ?? 5) : 5;
   const id = completionId();
   if (!(await writeStream(res, id, contentPieces(behaviour, request.maxTokens), delayMs, signal))) return;
@@ -92,7 +87,10 @@ async function streamCompletion(
 function completionBody(request: ChatRequest, behaviour: ChatBehaviour): Record<string, unknown> {
   const content = contentPieces(behaviour, request.maxTokens).join('');
   return {
-    id: completionId(), object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: MODEL_NAME,
+    id: completionId(),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: MODEL_NAME,
     choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
   };
 }
@@ -123,7 +121,10 @@ async function answer(deps: ChatDeps, res: ServerResponse, request: ChatRequest)
 /** POST /v1/chat/completions, one request per session at a time (FIFO), latency inside the turn. */
 export function chatRoute(deps: ChatDeps): StreamRoute {
   return {
-    kind: 'stream', method: 'POST', pattern: /^\/v1\/chat\/completions$/, op: 'chat',
+    kind: 'stream',
+    method: 'POST',
+    pattern: /^\/v1\/chat\/completions$/,
+    op: 'chat',
     prepare: async ({ req, res }) => {
       const request = parseChatRequest(req.headers['session_id'], await readBody(req));
       return async (latencyMs) => {

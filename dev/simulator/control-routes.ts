@@ -49,7 +49,7 @@ const optionalBigint = (value: unknown): bigint | undefined =>
 function chatBehaviour(body: Body): ChatBehaviour | null {
   const mode = body.mode;
   if (mode === null || mode === undefined) return null;
-  if (!CHAT_MODES.includes(mode as ChatMode)) throw new ControlInputError(`unknown chat mode ${String(mode)}`);
+  if (!CHAT_MODES.includes(mode as ChatMode)) throw new ControlInputError(`unknown chat mode ${JSON.stringify(mode)}`);
   if (mode === 'normal') {
     return { mode, chunks: optionalNumber(body.chunks), chunkDelayMs: optionalNumber(body.chunkDelayMs) };
   }

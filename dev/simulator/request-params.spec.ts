@@ -43,7 +43,11 @@ describe('request parameters', () => {
   });
 
   it('parses the open bodies, sessionDuration of any size', () => {
-    expect(parseOpenByModelBody('{"sessionDuration":3600,"directPayment":true}')).toEqual({ duration: 3600n, directPayment: true, failover: false });
+    expect(parseOpenByModelBody('{"sessionDuration":3600,"directPayment":true}')).toEqual({
+      duration: 3600n,
+      directPayment: true,
+      failover: false,
+    });
     expect(parseOpenByBidBody('{"sessionDuration":"99999999999999999999"}').duration).toBe(99999999999999999999n);
   });
 

@@ -94,7 +94,8 @@ function wire(options: SimulatorOptions, signal: AbortSignal): Wiring {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const stopping = new AbortController();
   const wiring = wire(options, stopping.signal);
-  const server = createServer(requestHandler(wiring));
+  const handle = requestHandler(wiring);
+  const server = createServer((request, response) => void handle(request, response));
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

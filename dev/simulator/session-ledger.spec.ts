@@ -8,7 +8,10 @@ const TWO_POW_53 = 2n ** 53n;
 function aLedger(start = 1_800_000_000n) {
   const market = buildMarketplace('ledger-spec');
   let now = start;
-  const ledger = new SessionLedger(() => market, () => now);
+  const ledger = new SessionLedger(
+    () => market,
+    () => now,
+  );
   return { market, ledger, fixture: describeMarketplace(market), advance: (s: bigint) => (now += s) };
 }
 
@@ -70,7 +73,9 @@ describe('SessionLedger', () => {
     const { ledger, fixture, market } = aLedger();
     const ids = [0, 1, 2].map((i) => ledger.openByModel(fixture.liveModelIds[i], 60n).id);
 
-    expect(ledger.forUser(market.wallet.toUpperCase().replace('0X', '0x'), { offset: 0, limit: 2, order: 'asc' }).map((s) => s.id)).toEqual(ids.slice(0, 2));
+    expect(ledger.forUser(market.wallet.toUpperCase().replace('0X', '0x'), { offset: 0, limit: 2, order: 'asc' }).map((s) => s.id)).toEqual(
+      ids.slice(0, 2),
+    );
     expect(ledger.forUser(market.wallet, { offset: 0, limit: 10, order: 'desc' }).map((s) => s.id)).toEqual([...ids].reverse());
     expect(ledger.forUser(fixture.providers[0], { offset: 0, limit: 10, order: 'asc' })).toEqual([]);
   });

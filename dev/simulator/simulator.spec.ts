@@ -12,7 +12,11 @@ describe('proxy-router simulator (HTTP)', () => {
   afterAll(() => sim.stop());
   beforeEach(() => sim.reset());
 
-  async function call(method: 'GET' | 'POST', path: string, options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ) {
     const res = await request(`${sim.url}${path}`, {
       method,
       headers: { authorization: auth, 'content-type': 'application/json', ...options.headers },
@@ -26,7 +30,11 @@ describe('proxy-router simulator (HTTP)', () => {
     call('POST', `/blockchain/models/${modelId}/session`, { body: { sessionDuration: 3600 } });
   const sessionIdOf = (text: string): string => (JSON.parse(text) as { sessionID: string }).sessionID;
   const chat = (sessionId: string, signal?: AbortSignal) =>
-    call('POST', '/v1/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }], stream: true }, headers: { session_id: sessionId }, signal });
+    call('POST', '/v1/chat/completions', {
+      body: { messages: [{ role: 'user', content: 'hi' }], stream: true },
+      headers: { session_id: sessionId },
+      signal,
+    });
 
   it('refuses node routes without the basic auth, but not the healthcheck', async () => {
     const wallet = await request(`${sim.url}/wallet`);
@@ -105,9 +113,10 @@ describe('proxy-router simulator (HTTP)', () => {
   it('commits an open that never answers; the session shows in the wallet listing', async () => {
     sim.control.hangNext('openBid', { commit: true });
     const bidId = sim.marketplace.liveBidIds[2];
-    const outcome = await call('POST', `/blockchain/bids/${bidId}/session`, { body: { sessionDuration: 600 }, signal: AbortSignal.timeout(200) }).catch(
-      (error: Error) => error.name,
-    );
+    const outcome = await call('POST', `/blockchain/bids/${bidId}/session`, {
+      body: { sessionDuration: 600 },
+      signal: AbortSignal.timeout(200),
+    }).catch((error: Error) => error.name);
     expect(outcome).toMatch(/Abort|Timeout/);
 
     const listing = await call('GET', `/blockchain/sessions/user?user=${sim.walletAddress}`);

@@ -102,7 +102,6 @@ export class ApiKeyService {
     return (await this.defaults.fetch(userId))!.key;
   }
 
-
   async setDefault(userId: string, keyId: string): Promise<ApiKey> {
     const key = await this.dataSource.transaction(async (manager) => {
       await lockUser(manager, userId);

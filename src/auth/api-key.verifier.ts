@@ -64,13 +64,12 @@ export class ApiKeyVerifier {
   }
 
   private async query(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
-    const rows: { id: string; user_id: string; key_hash: string; is_active: boolean; user_active: boolean }[] =
-      await this.dataSource.query(
-        `SELECT k.id, k.user_id, k.key_hash, k.is_active, u.is_active AS user_active
+    const rows: { id: string; user_id: string; key_hash: string; is_active: boolean; user_active: boolean }[] = await this.dataSource.query(
+      `SELECT k.id, k.user_id, k.key_hash, k.is_active, u.is_active AS user_active
            FROM api_keys k JOIN users u ON u.id = k.user_id
           WHERE k.key_prefix = $1`,
-        [prefix],
-      );
+      [prefix],
+    );
     const row = rows[0];
     const record = row
       ? { id: row.id, userId: row.user_id, keyHash: row.key_hash, usable: row.user_active, revoked: !row.is_active }

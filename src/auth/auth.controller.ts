@@ -53,12 +53,17 @@ export class AuthController {
   @Post('keys')
   @ApiOperation({
     summary: 'Create an API key',
-    description: 'The whole key appears in this answer only. A user\'s first key becomes the default.',
+    description: "The whole key appears in this answer only. A user's first key becomes the default.",
   })
   @ApiBody({ type: CreateApiKeyRequestDto, required: false, examples: { named: { value: { name: 'ci-bot' } }, unnamed: { value: {} } } })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
-  @ApiConflictResponse({ description: 'Too many active keys', schema: detailExample('At most 20 active API keys per user: revoke one first') })
-  @ApiUnprocessableEntityResponse({ schema: validationExample(['body', 'name'], 'string_too_long', 'String should have at most 64 characters') })
+  @ApiConflictResponse({
+    description: 'Too many active keys',
+    schema: detailExample('At most 20 active API keys per user: revoke one first'),
+  })
+  @ApiUnprocessableEntityResponse({
+    schema: validationExample(['body', 'name'], 'string_too_long', 'String should have at most 64 characters'),
+  })
   async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyRequestDto): Promise<CreatedApiKeyResponseDto> {
     const { apiKey, key } = await this.keys.create(principal.userId, body.name);
     return presentCreatedApiKey(apiKey, key);

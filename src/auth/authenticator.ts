@@ -72,7 +72,7 @@ export class Authenticator {
     return new Promise((resolve, reject) => {
       const callback = (error: unknown, principal: Principal | false, info: unknown) => {
         if (error instanceof AuthenticationFailedError) return reject(failure(error.reason, error.detail));
-        if (error) return reject(error);
+        if (error) return reject(error instanceof Error ? error : new Error('authentication failed', { cause: error }));
         if (!principal) return reject(failure(reasonOf(info)));
         resolve(principal);
       };

@@ -7,8 +7,7 @@ import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreat
 
 /** How to reach the gateway's internal interface (API.md §6). */
 export type SessionGatewayClientOptions =
-  | { transport: 'nats'; url: string; timeoutMs?: number }
-  | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
+  { transport: 'nats'; url: string; timeoutMs?: number } | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
 
 export interface ModelSessionRequest {
   model_id: string;

@@ -3,7 +3,7 @@ import { toApiError } from './api-error';
 import { ConflictError, RequestValidationError } from './errors';
 
 describe('toApiError', () => {
-  it('keeps a domain error\'s status and detail', () => {
+  it("keeps a domain error's status and detail", () => {
     expect(toApiError(new ConflictError('busy'))).toEqual({ status: 409, body: { detail: 'busy' }, unexpected: false });
   });
 

@@ -70,7 +70,7 @@ export function toApiError(exception: unknown): ApiError {
   if (exception instanceof HttpException) return fromHttpException(exception);
   const fastify = exception as { code?: unknown; statusCode?: unknown; message?: unknown };
   if (typeof fastify?.code === 'string' && fastify.code.startsWith('FST_') && typeof fastify.statusCode === 'number') {
-    return fromFastify(fastify.code, fastify.statusCode, String(fastify.message ?? ''));
+    return fromFastify(fastify.code, fastify.statusCode, typeof fastify.message === 'string' ? fastify.message : '');
   }
   return plain(500);
 }

@@ -16,8 +16,7 @@ class DatabaseEndpointModule {
         {
           provide: DatabaseEndpoint,
           inject: [APP_CONFIG, ModuleRef],
-          useFactory: (config: AppConfig, moduleRef: ModuleRef) =>
-            new DatabaseEndpoint(config, moduleRef, { attachToRunning }).start(),
+          useFactory: (config: AppConfig, moduleRef: ModuleRef) => new DatabaseEndpoint(config, moduleRef, { attachToRunning }).start(),
         },
       ],
       exports: [DatabaseEndpoint],
@@ -37,8 +36,7 @@ export class DatabaseModule {
         DatabaseEndpointModule.forRoot(options.attachToRunning === true),
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG, DatabaseEndpoint],
-          useFactory: (config: AppConfig, endpoint: DatabaseEndpoint) =>
-            dataSourceOptions(endpoint.url, config.database.poolSize),
+          useFactory: (config: AppConfig, endpoint: DatabaseEndpoint) => dataSourceOptions(endpoint.url, config.database.poolSize),
           dataSourceFactory: async (dataSourceOptions) => {
             const dataSource = await new DataSource(dataSourceOptions!).initialize();
             await runMigrations(dataSource);

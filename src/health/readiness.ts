@@ -43,10 +43,7 @@ async function withTimeout(check: ReadinessCheck): Promise<ComponentHealth> {
     timer = setTimeout(() => resolve({ status: 'down', detail: 'timed out' }), CHECK_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([
-      check.check().catch((): ComponentHealth => ({ status: 'down', detail: 'check failed' })),
-      timeout,
-    ]);
+    return await Promise.race([check.check().catch((): ComponentHealth => ({ status: 'down', detail: 'check failed' })), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -64,7 +64,10 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_' });
-    const self = this;
+    // prom-client calls collect() with the gauge as `this`: the sources are read through closures.
+    const sessionCounts = () => this.sessionCounts?.();
+    const circuit = () => this.circuit?.();
+    const unmatched = () => this.unmatched?.();
     new Gauge({
       name: 'gateway_sessions',
       help: 'Sessions in the database by status',
@@ -72,7 +75,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [status, n] of Object.entries((await self.sessionCounts?.()) ?? {})) this.set({ status }, n);
+        for (const [status, n] of Object.entries((await sessionCounts()) ?? {})) this.set({ status }, n);
       },
     });
     new Gauge({
@@ -80,7 +83,7 @@ export class Metrics {
       help: 'Proxy-router circuit breaker: 0 closed, 1 half-open, 2 open',
       registers: [this.registry],
       async collect() {
-        this.set(CIRCUIT_VALUE[(await self.circuit?.()) ?? 'closed']);
+        this.set(CIRCUIT_VALUE[(await circuit()) ?? 'closed']);
       },
     });
     new Gauge({
@@ -88,7 +91,7 @@ export class Metrics {
       help: "Open sessions of the node's wallet that no gateway row owns (as of the last sweep)",
       registers: [this.registry],
       async collect() {
-        this.set((await self.unmatched?.()) ?? 0);
+        this.set((await unmatched()) ?? 0);
       },
     });
   }
@@ -108,13 +111,12 @@ export class Metrics {
   /** Registered only when there is a shared store: without REDIS_URL the series is absent, not 0. */
   sourceRateLimitStore(source: Source<boolean | undefined>): void {
     this.rateLimitStoreUp = source;
-    const self = this;
     new Gauge({
       name: 'gateway_rate_limit_store_up',
       help: 'Whether the shared rate-limit store (Redis) answered its last call (1) or not (0)',
       registers: [this.registry],
       async collect() {
-        this.set((await self.rateLimitStoreUp?.()) ? 1 : 0);
+        this.set((await source()) ? 1 : 0);
       },
     });
   }

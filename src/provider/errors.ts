@@ -146,9 +146,7 @@ export class OutcomeUnknownError extends ProviderTimeoutError {
     readonly operation: WriteOperation,
     readonly reason: OutcomeUnknownReason,
   ) {
-    super(
-      `The outcome of the ${operation} is not known yet; the gateway is reconciling it — check GET /api/v1/session`,
-    );
+    super(`The outcome of the ${operation} is not known yet; the gateway is reconciling it — check GET /api/v1/session`);
   }
 }
 

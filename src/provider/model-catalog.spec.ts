@@ -8,8 +8,16 @@ const id = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
 
 function aModel(n: number, overrides: Partial<Model> = {}): Model {
   return {
-    id: id(n), name: `model-${n}`, owner: `0x${'1'.repeat(40)}`, createdAt: 1735689600 + n, tags: ['LLM'],
-    modelType: 'LLM', isDeleted: false, fee: 0n, stake: 10n ** 20n, ...overrides,
+    id: id(n),
+    name: `model-${n}`,
+    owner: `0x${'1'.repeat(40)}`,
+    createdAt: 1735689600 + n,
+    tags: ['LLM'],
+    modelType: 'LLM',
+    isDeleted: false,
+    fee: 0n,
+    stake: 10n ** 20n,
+    ...overrides,
   };
 }
 

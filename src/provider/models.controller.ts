@@ -20,7 +20,10 @@ import { presentBids, presentModels } from './models.presenter';
 /** The answers every route that asks the proxy-router can give. */
 const ProxyRouterFailures = () =>
   applyDecorators(
-    ApiBadGatewayResponse({ description: 'The proxy-router answered with an error', schema: detailExample('proxy-router answered with an error') }),
+    ApiBadGatewayResponse({
+      description: 'The proxy-router answered with an error',
+      schema: detailExample('proxy-router answered with an error'),
+    }),
     ApiServiceUnavailableResponse({
       description: 'The proxy-router is not configured, unreachable, or its circuit is open after repeated connection failures',
       schema: detailExample('proxy-router not configured'),
@@ -37,7 +40,7 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({
-    summary: 'List the marketplace\'s live models',
+    summary: "List the marketplace's live models",
     description: 'Deleted models are left out. Read from the proxy-router (all pages) and cached for MODELS_CACHE_TTL_S seconds.',
   })
   @ApiOkResponse({ type: ModelListResponseDto })
@@ -47,7 +50,7 @@ export class ModelsController {
   }
 
   @Get(':model/bids')
-  @ApiOperation({ summary: 'List a model\'s live bids', description: 'Deleted bids are left out.' })
+  @ApiOperation({ summary: "List a model's live bids", description: 'Deleted bids are left out.' })
   @ApiParam({
     name: 'model',
     description: 'A blockchain id (`0x` + 64 hex digits, any case) or an exact model name (URL-encoded)',

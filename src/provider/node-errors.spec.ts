@@ -59,20 +59,22 @@ describe('node error classification', () => {
     });
 
     it('maps known answers to their errors and everything else to a short 502', () => {
-      expect(writeFailure('close', 500, 'failed to get session report from user: session not found')).toBeInstanceOf(SessionNotFoundOnChainError);
+      expect(writeFailure('close', 500, 'failed to get session report from user: session not found')).toBeInstanceOf(
+        SessionNotFoundOnChainError,
+      );
       expect(writeFailure('open', 500, 'session expired')).toBeInstanceOf(SessionExpiredError);
       expect(writeFailure('open', 500, 'no bids available')).toBeInstanceOf(NoBidsAvailableError);
       expect(writeFailure('open', 500, 'EVM error: BidNotFound() []')).toMatchObject({ status: 404, detail: 'Bid not found' });
       expect(writeFailure('open', 500, 'EVM error: BidNotFound() []')).toBeInstanceOf(ProviderNotFoundError);
-      const other = writeFailure('open', 400, 'Key: \'X.ID\' Error:Field validation for \'ID\' failed on the \'hex32\' tag');
+      const other = writeFailure('open', 400, "Key: 'X.ID' Error:Field validation for 'ID' failed on the 'hex32' tag");
       expect(other).toBeInstanceOf(ProviderUpstreamError);
       expect(other).toMatchObject({ status: 502, detail: 'proxy-router could not open the session' });
     });
 
-    it('never puts the node\'s text in the detail', () => {
+    it("never puts the node's text in the detail", () => {
       const secretish = 'dial tcp 10.0.0.7:3333: connection refused';
       expect(writeFailure('open', 500, secretish).detail).not.toContain('10.0.0.7');
-      expect(writeFailure('open', 401, 'unauthorized').detail).toBe('proxy-router refused the gateway\'s credentials');
+      expect(writeFailure('open', 401, 'unauthorized').detail).toBe("proxy-router refused the gateway's credentials");
     });
   });
 });

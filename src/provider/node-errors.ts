@@ -15,14 +15,7 @@ import {
  * and renders contract reverts as "EVM error: <Name>() […]", so only substrings are stable.
  */
 export type NodeAnswerKind =
-  | 'nonce_rejected'
-  | 'nonce_ambiguous'
-  | 'session_not_found'
-  | 'session_expired'
-  | 'already_closed'
-  | 'no_bids'
-  | 'bid_not_found'
-  | 'other';
+  'nonce_rejected' | 'nonce_ambiguous' | 'session_not_found' | 'session_expired' | 'already_closed' | 'no_bids' | 'bid_not_found' | 'other';
 
 // Checked in order. "replacement transaction underpriced" contains "transaction
 // underpriced": both mean the same (refused, nothing mined), so the order is harmless there.
@@ -57,7 +50,7 @@ function credentialsRefused(status: number): boolean {
 
 /** The typed error for a failed answer (non-2xx) of an open or a close. */
 export function writeFailure(operation: WriteOperation, status: number, message: string): DomainError {
-  if (credentialsRefused(status)) return new ProviderUpstreamError('proxy-router refused the gateway\'s credentials');
+  if (credentialsRefused(status)) return new ProviderUpstreamError("proxy-router refused the gateway's credentials");
   switch (classifyNodeMessage(message)) {
     case 'nonce_rejected':
       return new NonceRejectedError(operation);
@@ -78,6 +71,6 @@ export function writeFailure(operation: WriteOperation, status: number, message:
 
 /** The typed error for a failed answer of a read. */
 export function readFailure(status: number): DomainError {
-  if (credentialsRefused(status)) return new ProviderUpstreamError('proxy-router refused the gateway\'s credentials');
+  if (credentialsRefused(status)) return new ProviderUpstreamError("proxy-router refused the gateway's credentials");
   return new ProviderUpstreamError();
 }

@@ -12,7 +12,11 @@ describe('collectPages', () => {
   it('reads until a short page', async () => {
     const calls: Array<[number, number]> = [];
     await expect(collectPages(pagedNode(items(25), calls), (s) => s, 10)).resolves.toEqual(items(25));
-    expect(calls).toEqual([[0, 10], [10, 10], [20, 10]]);
+    expect(calls).toEqual([
+      [0, 10],
+      [10, 10],
+      [20, 10],
+    ]);
   });
 
   it('reads one empty page more when the total is a multiple of the page size', async () => {

@@ -28,7 +28,10 @@ export function pingFailure(message: string, status: number | 'stream'): PingRes
     case 'session_not_found':
       return { kind: 'dead', reason: 'session not found' };
     default:
-      return { kind: 'dead', reason: status === 'stream' ? 'the provider failed while answering' : `the node or the provider failed (HTTP ${status})` };
+      return {
+        kind: 'dead',
+        reason: status === 'stream' ? 'the provider failed while answering' : `the node or the provider failed (HTTP ${status})`,
+      };
   }
 }
 

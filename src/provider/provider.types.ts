@@ -71,8 +71,4 @@ export interface OpenByBidOptions {
 }
 
 /** What one probe of a session found. */
-export type PingResult =
-  | { kind: 'alive' }
-  | { kind: 'dead'; reason: string }
-  | { kind: 'expired' }
-  | { kind: 'timeout' };
+export type PingResult = { kind: 'alive' } | { kind: 'dead'; reason: string } | { kind: 'expired' } | { kind: 'timeout' };

@@ -79,8 +79,12 @@ export class ProxyRouterClient {
       handleWhen((error) => error instanceof TransportFailure && error.countsForBreaker),
       { halfOpenAfter: this.options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) },
     );
-    this.breaker.onBreak(() => this.logger.warn({ circuit: 'open' }, 'proxy-router circuit opened'));
-    this.breaker.onReset(() => this.logger.warn({ circuit: 'closed' }, 'proxy-router circuit closed'));
+    this.breaker.onBreak(() => {
+      this.logger.warn({ circuit: 'open' }, 'proxy-router circuit opened');
+    });
+    this.breaker.onReset(() => {
+      this.logger.warn({ circuit: 'closed' }, 'proxy-router circuit closed');
+    });
     this.readRetry = retry(
       // A deadline that has passed is not retried: PROXY_ROUTER_TIMEOUT_MS bounds the read as a whole.
       handleWhen((error) => error instanceof TransportFailure && error.kind !== 'timeout').orWhenResult(

@@ -21,7 +21,8 @@ export function endpointFrom(settings: EndpointSettings): ProxyRouterEndpoint {
   const url = new URL(settings.url);
   const username = settings.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const password = settings.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-  const token = username !== undefined || password !== undefined ? Buffer.from(`${username ?? ''}:${password ?? ''}`).toString('base64') : undefined;
+  const token =
+    username !== undefined || password !== undefined ? Buffer.from(`${username ?? ''}:${password ?? ''}`).toString('base64') : undefined;
   return {
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),

@@ -20,28 +20,60 @@ const BEYOND_2_53 = '340282366920938463463374607431768211455'; // 2^128 - 1
 
 function aWireModel(fields: Record<string, string> = {}): string {
   const f = {
-    Id: `"${MODEL_ID}"`, IpfsCID: `"${hex('e')}"`, Fee: '1000000000000000', Stake: BEYOND_2_53, Owner: `"${OWNER}"`,
-    Name: '"llama-3.3-70b"', Tags: '["LLM","chat"]', CreatedAt: '1735689600', IsDeleted: 'false', ModelType: '"LLM"',
+    Id: `"${MODEL_ID}"`,
+    IpfsCID: `"${hex('e')}"`,
+    Fee: '1000000000000000',
+    Stake: BEYOND_2_53,
+    Owner: `"${OWNER}"`,
+    Name: '"llama-3.3-70b"',
+    Tags: '["LLM","chat"]',
+    CreatedAt: '1735689600',
+    IsDeleted: 'false',
+    ModelType: '"LLM"',
     ...fields,
   };
-  return `{${Object.entries(f).filter(([, v]) => v !== '').map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+  return `{${Object.entries(f)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `"${k}":${v}`)
+    .join(',')}}`;
 }
 
 function aWireBid(fields: Record<string, string> = {}): string {
   const f = {
-    Id: `"${BID_ID}"`, Provider: `"${OWNER}"`, ModelAgentId: `"${MODEL_ID}"`, PricePerSecond: '"100000000000"',
-    Nonce: '"1"', CreatedAt: '"1735690200"', DeletedAt: '"0"', ...fields,
+    Id: `"${BID_ID}"`,
+    Provider: `"${OWNER}"`,
+    ModelAgentId: `"${MODEL_ID}"`,
+    PricePerSecond: '"100000000000"',
+    Nonce: '"1"',
+    CreatedAt: '"1735690200"',
+    DeletedAt: '"0"',
+    ...fields,
   };
-  return `{${Object.entries(f).map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+  return `{${Object.entries(f)
+    .map(([k, v]) => `"${k}":${v}`)
+    .join(',')}}`;
 }
 
 function aWireSession(fields: Record<string, string> = {}): string {
   const f = {
-    Id: `"${SESSION_ID}"`, User: `"${OWNER}"`, Provider: `"${hex('1', 40)}"`, ModelAgentId: `"${MODEL_ID}"`, BidID: `"${BID_ID}"`,
-    Stake: BEYOND_2_53, PricePerSecond: '100000000000', CloseoutReceipt: '""', CloseoutType: '0', ProviderWithdrawnAmount: '0',
-    OpenedAt: '1735700000', EndsAt: '18446744073709551617', ClosedAt: '0', ...fields,
+    Id: `"${SESSION_ID}"`,
+    User: `"${OWNER}"`,
+    Provider: `"${hex('1', 40)}"`,
+    ModelAgentId: `"${MODEL_ID}"`,
+    BidID: `"${BID_ID}"`,
+    Stake: BEYOND_2_53,
+    PricePerSecond: '100000000000',
+    CloseoutReceipt: '""',
+    CloseoutType: '0',
+    ProviderWithdrawnAmount: '0',
+    OpenedAt: '1735700000',
+    EndsAt: '18446744073709551617',
+    ClosedAt: '0',
+    ...fields,
   };
-  return `{${Object.entries(f).map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+  return `{${Object.entries(f)
+    .map(([k, v]) => `"${k}":${v}`)
+    .join(',')}}`;
 }
 
 describe('proxy-router wire → domain', () => {
@@ -69,7 +101,7 @@ describe('proxy-router wire → domain', () => {
 
     it.each([
       ['a short id', { Id: '"0x1234"' }],
-      ['a camelCase struct (the upstream swagger\'s mistake)', { Id: '', id: `"${MODEL_ID}"` }],
+      ["a camelCase struct (the upstream swagger's mistake)", { Id: '', id: `"${MODEL_ID}"` }],
       ['a fractional stake', { Stake: '1.5' }],
       ['a negative fee', { Fee: '-1' }],
       ['a CreatedAt beyond 2^53', { CreatedAt: BEYOND_2_53 }],
@@ -133,7 +165,7 @@ describe('proxy-router wire → domain', () => {
       expect(sessionFromBody(`{"session":${aWireSession({ BidID: `"${hex('0')}"`, Stake: 'null' })}}`)).toBeNull();
     });
 
-    it('reads a listing, an open\'s session id and the wallet', () => {
+    it("reads a listing, an open's session id and the wallet", () => {
       expect(sessionsFromBody(`{"sessions":[${aWireSession()}]}`)).toHaveLength(1);
       expect(sessionIdFromBody(`{"sessionID":"${SESSION_ID.toUpperCase().replace('0X', '0x')}"}`)).toBe(SESSION_ID);
       expect(walletAddressFromBody(`{"address":"${OWNER}"}`)).toBe(OWNER.toLowerCase());
@@ -143,7 +175,9 @@ describe('proxy-router wire → domain', () => {
 
   describe('errors', () => {
     it('reads {"error"} and falls back to the text of other bodies', () => {
-      expect(errorMessageFromBody('{"error":"failed to send transaction: nonce too low"}')).toBe('failed to send transaction: nonce too low');
+      expect(errorMessageFromBody('{"error":"failed to send transaction: nonce too low"}')).toBe(
+        'failed to send transaction: nonce too low',
+      );
       expect(errorMessageFromBody('404 page not found')).toBe('404 page not found');
       expect(errorMessageFromBody('{"message":"x"}')).toBe('{"message":"x"}');
     });

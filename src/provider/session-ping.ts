@@ -90,7 +90,7 @@ export class SessionPing {
     const message = errorMessageFromBody(text);
     this.logger.warn({ operation: 'chat', status, error: this.redaction.scrub(message) }, 'proxy-router ping answered with an error');
     // Refused credentials are the gateway's misconfiguration, not the session's death.
-    if (status === 401 || status === 403) throw new ProviderUpstreamError('proxy-router refused the gateway\'s credentials');
+    if (status === 401 || status === 403) throw new ProviderUpstreamError("proxy-router refused the gateway's credentials");
     return pingFailure(message, status);
   }
 

@@ -20,7 +20,11 @@ describe('SingleFlightCache', () => {
   it('keeps the value for the TTL, then loads again', async () => {
     let now = 1_000;
     let value = 0;
-    const cache = new SingleFlightCache(500, async () => ++value, () => now);
+    const cache = new SingleFlightCache(
+      500,
+      async () => ++value,
+      () => now,
+    );
     await expect(cache.get()).resolves.toBe(1);
     now += 499;
     await expect(cache.get()).resolves.toBe(1);

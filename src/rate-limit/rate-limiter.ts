@@ -75,7 +75,10 @@ export class RateLimiter implements OnApplicationShutdown {
   private async countShared(subject: string, window: number): Promise<number | undefined> {
     const key = `gateway:rl:${subject}:${window}`;
     try {
-      const results = await this.redis!.multi().incr(key).pexpire(key, WINDOW_MS * 2).exec();
+      const results = await this.redis!.multi()
+        .incr(key)
+        .pexpire(key, WINDOW_MS * 2)
+        .exec();
       const count = results?.[0]?.[1];
       if (typeof count !== 'number') throw new Error('unexpected INCR answer');
       this.markStore(true);

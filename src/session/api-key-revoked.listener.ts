@@ -23,7 +23,7 @@ export class ApiKeyRevokedListener {
       }
     } catch (error) {
       // Nobody awaits a background listener: the sweeper closes what this could not.
-      this.logger.warn({ err: error, apiKeyId: event.apiKeyId }, 'could not close the revoked key\'s session');
+      this.logger.warn({ err: error, apiKeyId: event.apiKeyId }, "could not close the revoked key's session");
     }
   }
 }

@@ -38,9 +38,6 @@ export class OpenOutcomeUnknownError extends DomainError {
   readonly code = 'open_outcome_unknown';
 
   constructor(cause?: unknown) {
-    super(
-      'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session',
-      { cause },
-    );
+    super('The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session', { cause });
   }
 }

@@ -31,6 +31,13 @@ describe('on-chain facts', () => {
       openedAt: new Date(1_795_000_000_000),
       expiresAt: new Date(1_795_003_600_000),
     });
-    expect(factsOf('0xs', null)).toEqual({ chainSessionId: '0xs', bidId: null, provider: null, modelId: null, openedAt: null, expiresAt: null });
+    expect(factsOf('0xs', null)).toEqual({
+      chainSessionId: '0xs',
+      bidId: null,
+      provider: null,
+      modelId: null,
+      openedAt: null,
+      expiresAt: null,
+    });
   });
 });

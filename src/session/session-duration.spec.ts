@@ -24,9 +24,7 @@ describe('sessionDurationOf', () => {
       throw new Error('accepted');
     } catch (error) {
       expect(error).toBeInstanceOf(RequestValidationError);
-      expect((error as RequestValidationError).issues).toEqual([
-        expect.objectContaining({ loc: ['payload', 'sessionDuration'], type }),
-      ]);
+      expect((error as RequestValidationError).issues).toEqual([expect.objectContaining({ loc: ['payload', 'sessionDuration'], type })]);
     }
   });
 });

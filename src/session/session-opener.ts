@@ -27,9 +27,7 @@ export interface OpenOutcome {
 }
 
 type Claim =
-  | { kind: 'reuse'; session: Session }
-  | { kind: 'wait'; intentId: string }
-  | { kind: 'open'; intent: Session; replacing?: Session };
+  { kind: 'reuse'; session: Session } | { kind: 'wait'; intentId: string } | { kind: 'open'; intent: Session; replacing?: Session };
 
 /**
  * The open protocol of DESIGN.md: coalesce in-process → claim (short transaction) → open

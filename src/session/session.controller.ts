@@ -39,16 +39,27 @@ const DURATION_LOC = ['body', 'sessionDuration'];
 /** The answers every route that reaches the node can give. */
 const NodeFailures = () =>
   applyDecorators(
-    ApiBadGatewayResponse({ description: 'The proxy-router answered with an error', schema: detailExample('The proxy-router answered with an error') }),
-    ApiServiceUnavailableResponse({ description: 'The proxy-router is unreachable, not configured, or its circuit is open', schema: detailExample('proxy-router not configured') }),
-    ApiGatewayTimeoutResponse({ description: 'The proxy-router timed out', schema: detailExample('The proxy-router did not answer in time') }),
+    ApiBadGatewayResponse({
+      description: 'The proxy-router answered with an error',
+      schema: detailExample('The proxy-router answered with an error'),
+    }),
+    ApiServiceUnavailableResponse({
+      description: 'The proxy-router is unreachable, not configured, or its circuit is open',
+      schema: detailExample('proxy-router not configured'),
+    }),
+    ApiGatewayTimeoutResponse({
+      description: 'The proxy-router timed out',
+      schema: detailExample('The proxy-router did not answer in time'),
+    }),
   );
 
 const CreateAnswers = () =>
   applyDecorators(
     ApiOkResponse({ type: SessionCreatedDto, description: 'Created, reused (`reused: true`) or replacing (`replaced_session_id`)' }),
     ApiConflictResponse({ description: 'No API key yet (user tokens), or an ambiguous model name', schema: detailExample(NO_KEY) }),
-    ApiUnprocessableEntityResponse({ schema: validationExample(['body', 'sessionDuration'], 'greater_than_equal', 'Input should be greater than or equal to 60') }),
+    ApiUnprocessableEntityResponse({
+      schema: validationExample(['body', 'sessionDuration'], 'greater_than_equal', 'Input should be greater than or equal to 60'),
+    }),
     NodeFailures(),
     ApiGatewayTimeoutResponse({
       description: 'The proxy-router timed out, or the outcome of the open is not known yet (the gateway reconciles it)',
@@ -75,9 +86,15 @@ export class SessionController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Open a session for a model and bind it to your API key',
-    description: 'User tokens act on your default API key. Same model while a session is active: that session is returned (`reused`). Another target replaces it.',
+    description:
+      'User tokens act on your default API key. Same model while a session is active: that session is returned (`reused`). Another target replaces it.',
   })
-  @ApiQuery({ name: 'model_id', required: true, description: 'A model blockchain id (0x + 64 hex) or a model name (1–64 characters)', example: EXAMPLE_MODEL_ID })
+  @ApiQuery({
+    name: 'model_id',
+    required: true,
+    description: 'A model blockchain id (0x + 64 hex) or a model name (1–64 characters)',
+    example: EXAMPLE_MODEL_ID,
+  })
   @ApiBody({ type: ModelSessionBodyDto, examples: bodyExamples })
   @CreateAnswers()
   @ApiNotFoundResponse({ description: 'Unknown or deleted model', schema: detailExample('Model not found') })
@@ -101,7 +118,10 @@ export class SessionController {
     description: "The node's bid route takes only sessionDuration: directPayment/failover must be absent or false.",
   })
   @ApiQuery({ name: 'bid_id', required: true, description: 'A bid blockchain id (0x + 64 hex)', example: EXAMPLE_BID_ID })
-  @ApiBody({ type: BidSessionBodyDto, examples: { defaults: bodyExamples.defaults, oneHour: { summary: 'One hour', value: { sessionDuration: 3600 } } } })
+  @ApiBody({
+    type: BidSessionBodyDto,
+    examples: { defaults: bodyExamples.defaults, oneHour: { summary: 'One hour', value: { sessionDuration: 3600 } } },
+  })
   @CreateAnswers()
   @ApiNotFoundResponse({ description: 'Unknown or deleted bid', schema: detailExample('Bid not found') })
   async createForBid(@CurrentPrincipal() principal: Principal, @RawInput() raw: RawRequestInput) {
@@ -126,9 +146,15 @@ export class SessionController {
 
   @Post('pingsession')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Probe your session with a one-token chat completion', description: 'alive, dead (closed), expired, timeout (left open) or no_session.' })
+  @ApiOperation({
+    summary: 'Probe your session with a one-token chat completion',
+    description: 'alive, dead (closed), expired, timeout (left open) or no_session.',
+  })
   @ApiOkResponse({ type: PingResponseDto })
-  @ApiConflictResponse({ description: 'The session is still opening, or no API key yet', schema: detailExample('A session is being opened for this API key: try again once it is recorded (GET /api/v1/session)') })
+  @ApiConflictResponse({
+    description: 'The session is still opening, or no API key yet',
+    schema: detailExample('A session is being opened for this API key: try again once it is recorded (GET /api/v1/session)'),
+  })
   @NodeFailures()
   async ping(@CurrentPrincipal() principal: Principal): Promise<PingResponseDto> {
     return presentPing(await this.sessions.ping(principal));

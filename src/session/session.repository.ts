@@ -88,7 +88,13 @@ export class SessionRepository {
   }
 
   /** Moves a row only if it is still in `from`: concurrent settlers (request, sweeper) agree. */
-  async transition(id: string, from: SessionStatus[], to: SessionStatus, extra: Partial<Session> = {}, manager?: EntityManager): Promise<boolean> {
+  async transition(
+    id: string,
+    from: SessionStatus[],
+    to: SessionStatus,
+    extra: Partial<Session> = {},
+    manager?: EntityManager,
+  ): Promise<boolean> {
     const result = await this.repo(manager).update({ id, status: In(from) }, { ...extra, status: to });
     this.generation++;
     return (result.affected ?? 0) > 0;
@@ -136,9 +142,7 @@ export class SessionRepository {
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows: { status: string; n: string }[] = await this.dataSource.query(
-      'SELECT status, count(*) AS n FROM sessions GROUP BY status',
-    );
+    const rows: { status: string; n: string }[] = await this.dataSource.query('SELECT status, count(*) AS n FROM sessions GROUP BY status');
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 }

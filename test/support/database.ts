@@ -16,7 +16,7 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}: start it (see .ci/run) — ${String(error)}`);
+    throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}: start it (see .ci/run) — ${String(error)}`, { cause: error });
   }
   try {
     return await work(client);

@@ -11,7 +11,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
-import { SessionGatewayClient, SessionGatewayClientModule, type SessionGatewayClientOptions, SessionGatewayError } from '../../src/client/session-gateway.client';
+import {
+  SessionGatewayClient,
+  SessionGatewayClientModule,
+  type SessionGatewayClientOptions,
+  SessionGatewayError,
+} from '../../src/client/session-gateway.client';
 import { freePort } from './process';
 
 export const NATS_SERVER_BINARY = process.env.NATS_SERVER_BINARY ?? '/usr/sbin/nats-server';
@@ -67,8 +72,8 @@ export async function natsServer(port?: number): Promise<NatsServer> {
     const started = spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(chosen)], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     live.add(started);
-    started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     exited = new Promise((done) =>
       started.once('exit', () => {
         live.delete(started);

@@ -16,16 +16,7 @@ import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  SignJWT,
-  UnsecuredJWT,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  type JWTPayload,
-  type KeyLike,
-} from 'jose';
+import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, type KeyLike } from 'jose';
 
 const ISSUER_SCRIPT = path.resolve(__dirname, '../../dev/oidc/dev-issuer.mjs');
 const READY_TIMEOUT_MS = 20_000;
@@ -239,7 +230,7 @@ function parseReadyLine(line: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(line);
     if (typeof parsed === 'object' && parsed !== null && 'ready' in parsed && 'issuer' in parsed) {
-      const { ready, issuer } = parsed as { ready: unknown; issuer: unknown };
+      const { ready, issuer } = parsed;
       return ready === true && typeof issuer === 'string' ? issuer : undefined;
     }
     return undefined;
@@ -309,7 +300,7 @@ export async function startDevIssuer(opts: DevIssuerOptions = {}): Promise<DevIs
     env: issuerEnv(settings, key.jwksFile),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const stderr = collectTail(child.stderr!, STDERR_KEEP_CHARS);
+  const stderr = collectTail(child.stderr, STDERR_KEEP_CHARS);
   let issuer: string;
   try {
     issuer = await waitForReady(child, stderr, READY_TIMEOUT_MS);
@@ -480,11 +471,7 @@ interface AuthorizationRequest {
   repeatResource: boolean;
 }
 
-function buildAuthorizationRequest(
-  metadata: DiscoveryDocument,
-  client: ClientCredentials,
-  opts: LoginOptions,
-): AuthorizationRequest {
+function buildAuthorizationRequest(metadata: DiscoveryDocument, client: ClientCredentials, opts: LoginOptions): AuthorizationRequest {
   const codeVerifier = base64url(randomBytes(32));
   const state = base64url(randomBytes(16));
   const redirectUri = opts.redirectUri ?? TEST_REDIRECT_URI;
@@ -515,7 +502,10 @@ function isRedirectTarget(location: URL, redirectUri: string): boolean {
 }
 
 function decodeHtml(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&#x2F;/gi, '/').replace(/&quot;/g, '"');
+  return value
+    .replace(/&amp;/g, '&')
+    .replace(/&#x2F;/gi, '/')
+    .replace(/&quot;/g, '"');
 }
 
 /** The dev interaction page is a single form with a hidden `prompt` input (login or consent). */
@@ -651,7 +641,7 @@ export function validClaims(issuer: ForgeIssuer, overrides: Record<string, unkno
     exp: now + 300,
     ...overrides,
   };
-  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)) as JWTPayload;
+  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
 }
 
 function timingClaims(opts: SignJwtOptions): Record<string, number> {
@@ -670,11 +660,7 @@ async function signingKey(issuer: ForgeIssuer, opts: SignJwtOptions, alg: string
  * Signs `claims` (on top of validClaims) like the issuer would: RS256 with the issuer's key
  * and kid, typ at+jwt. Options swap the key, kid, alg or header, and set exp/nbf relative to now.
  */
-export async function signJwt(
-  issuer: ForgeIssuer,
-  claims: Record<string, unknown> = {},
-  opts: SignJwtOptions = {},
-): Promise<string> {
+export async function signJwt(issuer: ForgeIssuer, claims: Record<string, unknown> = {}, opts: SignJwtOptions = {}): Promise<string> {
   const alg = opts.alg ?? 'RS256';
   const kid = opts.kid ?? (opts.key ? undefined : issuer.privateJwk.kid);
   const payload = validClaims(issuer, { ...timingClaims(opts), ...claims });
@@ -685,7 +671,7 @@ export async function signJwt(
 
 /** An `alg: none` token (no signature) carrying exactly `claims`. */
 export function unsignedJwt(claims: Record<string, unknown>): string {
-  return new UnsecuredJWT(claims as JWTPayload).encode();
+  return new UnsecuredJWT(claims).encode();
 }
 
 /** The issuer's public key as SPKI PEM: what a confused verifier would use as an HMAC secret. */

@@ -16,7 +16,7 @@ export class ApiKeyResponseDto {
   @ApiProperty({ nullable: true, type: String, example: 'ci-bot' })
   name: string | null;
 
-  @ApiProperty({ description: '`sk-` and the key\'s 8-character prefix', example: 'sk-AbCd1234' })
+  @ApiProperty({ description: "`sk-` and the key's 8-character prefix", example: 'sk-AbCd1234' })
   key_prefix: string;
 
   @ApiProperty({ example: true })

@@ -51,7 +51,7 @@ export function inspectInput<T extends object>(
   loc: string,
   strict: boolean,
 ): { instance: T; issues: ValidationIssue[] } {
-  const instance = plainToInstance(metatype, value) as T;
+  const instance = plainToInstance<T, unknown>(metatype, value);
   const errors = validateSync(instance, {
     whitelist: true,
     forbidNonWhitelisted: strict,

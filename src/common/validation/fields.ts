@@ -27,7 +27,7 @@ function presence(optional: boolean | undefined): PropertyDecorator {
 export function IntField(options: FieldOptions & { min?: number; max?: number } = {}): PropertyDecorator {
   const decorators: PropertyDecorator[] = [
     presence(options.optional),
-    Transform(({ value }) => (typeof value === 'string' && DECIMAL_INTEGER.test(value.trim()) ? Number(value) : value)),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && DECIMAL_INTEGER.test(value.trim()) ? Number(value) : value)),
     ValidateBy({ name: 'int', validator: { validate: (value) => Number.isSafeInteger(value) } }),
   ];
   if (options.min !== undefined) decorators.push(Min(options.min));
@@ -38,7 +38,7 @@ export function IntField(options: FieldOptions & { min?: number; max?: number } 
 export function BoolField(options: FieldOptions = {}): PropertyDecorator {
   return applyDecorators(
     presence(options.optional),
-    Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)),
     ValidateBy({ name: 'bool', validator: { validate: (value) => typeof value === 'boolean' } }),
   );
 }
@@ -48,9 +48,7 @@ export function FalseOnlyField(): PropertyDecorator {
   return applyDecorators(BoolField({ optional: true }), Equals(false));
 }
 
-export function StringField(
-  options: FieldOptions & { minLength?: number; maxLength?: number; pattern?: RegExp } = {},
-): PropertyDecorator {
+export function StringField(options: FieldOptions & { minLength?: number; maxLength?: number; pattern?: RegExp } = {}): PropertyDecorator {
   const decorators: PropertyDecorator[] = [presence(options.optional), IsString()];
   if (options.minLength !== undefined) decorators.push(MinLength(options.minLength));
   if (options.maxLength !== undefined) decorators.push(MaxLength(options.maxLength));

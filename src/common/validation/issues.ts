@@ -4,22 +4,37 @@ import type { ValidationIssue, ValidationIssueType } from '../errors';
 type Loc = (string | number)[];
 
 /** Checked in this order: a value of the wrong type is reported as that, not as out of range. */
-const PRIORITY = ['whitelistValidation', 'isDefined', 'int', 'bool', 'isString', 'minLength', 'maxLength', 'matches', 'min', 'max', 'equals'];
+const PRIORITY = [
+  'whitelistValidation',
+  'isDefined',
+  'int',
+  'bool',
+  'isString',
+  'minLength',
+  'maxLength',
+  'matches',
+  'min',
+  'max',
+  'equals',
+];
 
 function describe(constraint: string, error: ValidationError): { type: ValidationIssueType; msg: string } {
-  const value = error.value;
-  const args = error.contexts?.[constraint];
+  const value: unknown = error.value;
+  const args: unknown = error.contexts?.[constraint];
   switch (constraint) {
     case 'whitelistValidation':
       return { type: 'extra_forbidden', msg: 'Extra inputs are not permitted' };
     case 'isDefined':
       return { type: 'missing', msg: 'Field required' };
     case 'int':
-      if (typeof value === 'number') return { type: 'int_from_float', msg: 'Input should be a valid integer, got a number with a fractional part' };
-      if (typeof value === 'string') return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' };
+      if (typeof value === 'number')
+        return { type: 'int_from_float', msg: 'Input should be a valid integer, got a number with a fractional part' };
+      if (typeof value === 'string')
+        return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' };
       return { type: 'int_type', msg: 'Input should be a valid integer' };
     case 'bool':
-      if (typeof value === 'string' || typeof value === 'number') return { type: 'bool_parsing', msg: 'Input should be a valid boolean, unable to interpret input' };
+      if (typeof value === 'string' || typeof value === 'number')
+        return { type: 'bool_parsing', msg: 'Input should be a valid boolean, unable to interpret input' };
       return { type: 'bool_type', msg: 'Input should be a valid boolean' };
     case 'isString':
       return { type: 'string_type', msg: 'Input should be a valid string' };
@@ -36,7 +51,7 @@ function describe(constraint: string, error: ValidationError): { type: Validatio
     case 'equals':
       return { type: 'literal_error', msg: 'Input should be false: this route cannot honour it' };
     default:
-      return { type: 'model_type', msg: String(args ?? error.constraints?.[constraint] ?? 'Invalid input') };
+      return { type: 'model_type', msg: typeof args === 'string' ? args : (error.constraints?.[constraint] ?? 'Invalid input') };
   }
 }
 

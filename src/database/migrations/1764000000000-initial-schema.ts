@@ -56,16 +56,10 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
     // The invariant of the product: at most one live session per API key.
-    await q.query(
-      `CREATE UNIQUE INDEX uq_sessions_live_per_key ON sessions (api_key_id) WHERE status IN ('opening', 'active')`,
-    );
-    await q.query(
-      `CREATE UNIQUE INDEX uq_sessions_chain_session_id ON sessions (chain_session_id) WHERE chain_session_id IS NOT NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX uq_sessions_live_per_key ON sessions (api_key_id) WHERE status IN ('opening', 'active')`);
+    await q.query(`CREATE UNIQUE INDEX uq_sessions_chain_session_id ON sessions (chain_session_id) WHERE chain_session_id IS NOT NULL`);
     // The sweeper scans only rows that may still need work.
-    await q.query(
-      `CREATE INDEX ix_sessions_unsettled ON sessions (status) WHERE status IN ('opening', 'active', 'replacing', 'closing')`,
-    );
+    await q.query(`CREATE INDEX ix_sessions_unsettled ON sessions (status) WHERE status IN ('opening', 'active', 'replacing', 'closing')`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -16,15 +16,21 @@ export class ModelSessionQueryDto {
   @IsDefined()
   @IsString()
   @MinLength(1)
-  @ValidateBy({
-    name: 'matches',
-    validator: { validate: (v) => typeof v !== 'string' || !v.startsWith('0x') || HEX32.test(v) },
-    constraints: [],
-  }, { message: 'String should match pattern ^0x[0-9a-fA-F]{64}$ (a blockchain id) or be a model name' })
-  @ValidateBy({
-    name: 'maxLength',
-    validator: { validate: (v) => typeof v !== 'string' || v.startsWith('0x') || v.length <= 64 },
-  }, { message: 'A model name should have at most 64 characters' })
+  @ValidateBy(
+    {
+      name: 'matches',
+      validator: { validate: (v) => typeof v !== 'string' || !v.startsWith('0x') || HEX32.test(v) },
+      constraints: [],
+    },
+    { message: 'String should match pattern ^0x[0-9a-fA-F]{64}$ (a blockchain id) or be a model name' },
+  )
+  @ValidateBy(
+    {
+      name: 'maxLength',
+      validator: { validate: (v) => typeof v !== 'string' || v.startsWith('0x') || v.length <= 64 },
+    },
+    { message: 'A model name should have at most 64 characters' },
+  )
   model_id: string;
 }
 

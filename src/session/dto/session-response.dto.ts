@@ -13,7 +13,13 @@ export class SessionCreatedDto {
   @ApiProperty({ description: 'The resolved model blockchain id', example: MODEL_ID }) model: string;
   @ApiProperty({ nullable: true, type: String, example: BID_ID }) bid_id: string | null;
   @ApiProperty({ nullable: true, type: String, example: PROVIDER }) provider: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'The on-chain EndsAt', example: '2026-11-25T13:00:00.000Z' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'The on-chain EndsAt',
+    example: '2026-11-25T13:00:00.000Z',
+  })
   expires_at: string | null;
   @ApiProperty({ description: 'true: an existing session for the same target was returned; nothing was sent on chain', example: false })
   reused: boolean;
