@@ -10,7 +10,8 @@ import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { LoggingModule, LogSink } from './common/logging.module';
-import { ProviderModule } from './provider/provider.module';
+import { ModelsModule } from './models/models.module';
+import { ProxyRouterModule } from './proxy-router/proxy-router.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them to check that no secret is ever logged). */
@@ -36,7 +37,8 @@ export class AppModule {
         RateLimitModule,
         SessionModule,
         MessagingModule,
-        ProviderModule,
+        ProxyRouterModule,
+        ModelsModule,
         ...(options.extraImports ?? []),
       ],
     };

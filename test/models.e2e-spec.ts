@@ -7,7 +7,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import { UserService } from '../src/auth/user.service';
-import { PROXY_ROUTER_OPTIONS } from '../src/provider/provider.module';
+import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import { bearer, client, type JsonResponse, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 

@@ -9,8 +9,8 @@
  */
 import type { DynamicModule } from '@nestjs/common';
 import { type Simulator, startSimulator } from '../dev/simulator';
-import { PROXY_ROUTER_OPTIONS } from '../src/provider/provider.module';
-import type { ProxyRouterAdapterOptions } from '../src/provider/proxy-router.adapter';
+import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
+import type { ProxyRouterAdapterOptions } from '../src/proxy-router/proxy-router.adapter';
 import { bearer, client, oidcEnv, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {

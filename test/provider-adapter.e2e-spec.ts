@@ -19,10 +19,10 @@ import {
   ProviderUnreachableError,
   ProviderUpstreamError,
   SessionNotFoundOnChainError,
-} from '../src/provider/errors';
-import { ProviderAdapter } from '../src/provider/provider.adapter';
-import { createProviderAdapter } from '../src/provider/provider.module';
-import { type ProxyRouterAdapterOptions, ProxyRouterAdapter, type ProxyRouterSettings } from '../src/provider/proxy-router.adapter';
+} from '../src/proxy-router/errors';
+import { NodeAdapter } from '../src/proxy-router/node.adapter';
+import { createNodeAdapter } from '../src/proxy-router/proxy-router.module';
+import { type ProxyRouterAdapterOptions, ProxyRouterAdapter, type ProxyRouterSettings } from '../src/proxy-router/proxy-router.adapter';
 
 jest.setTimeout(30_000);
 
@@ -75,7 +75,7 @@ describe('ProxyRouterAdapter against the simulator (e2e)', () => {
   }
 
   const live = () => sim.marketplace.liveModelIds[0];
-  const openOne = (adapter: ProviderAdapter, modelId = live(), sessionDuration = 3600) =>
+  const openOne = (adapter: NodeAdapter, modelId = live(), sessionDuration = 3600) =>
     adapter.openSessionByModel(modelId, { sessionDuration, directPayment: false, failover: false });
 
   beforeAll(async () => {
@@ -436,7 +436,7 @@ describe('ProxyRouterAdapter against the simulator (e2e)', () => {
 
   describe('without PROXY_ROUTER_URL', () => {
     it('every call fails at once with 503 "proxy-router not configured"', async () => {
-      const adapter = createProviderAdapter(loadConfig({}));
+      const adapter = createNodeAdapter(loadConfig({}));
       const calls: Array<Promise<unknown>> = [
         adapter.listModels(),
         adapter.listBids(UNKNOWN_ID),

@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { ValidationIssue } from '../common/errors';
-import type { ModelListResponseDto } from '../provider/dto/models.dto';
+import type { ModelListResponseDto } from '../models/dto/models.dto';
 import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from '../session/dto/session-response.dto';
 
 /** How to reach the gateway's internal interface (API.md §6). */

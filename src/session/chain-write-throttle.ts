@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
-import { NonceRejectedError } from '../provider/errors';
+import { NonceRejectedError } from '../proxy-router/errors';
 
 /** Arbitrary constant: the advisory lock that serialises on-chain writes across instances. */
 const WRITE_LOCK_KEY = 727_002;

@@ -1,4 +1,4 @@
-import { OnChainSession } from '../provider/provider.types';
+import { OnChainSession } from '../proxy-router/node.types';
 import { OnChainFacts } from './session.repository';
 
 const MAX_DATE_SECONDS = 8_640_000_000_000n; // the largest instant a JS Date can hold

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ProviderAdapter } from '../provider/provider.adapter';
+import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { Session, SessionStatus } from './session.entity';
 import { SessionEvents } from './session-events';
@@ -14,7 +14,7 @@ export class SessionCloser {
   private readonly logger = new Logger(SessionCloser.name);
 
   constructor(
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     private readonly throttle: ChainWriteThrottle,
     private readonly sessions: SessionRepository,
     private readonly events: SessionEvents,

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
-import { isOutcomeUnknown } from '../provider/errors';
-import { ProviderAdapter } from '../provider/provider.adapter';
+import { isOutcomeUnknown } from '../proxy-router/errors';
+import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { OpenOutcomeUnknownError, SessionOpeningError } from './errors';
 import { factsOf } from './on-chain-facts';
@@ -42,7 +42,7 @@ export class SessionOpener {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     private readonly throttle: ChainWriteThrottle,
     private readonly sessions: SessionRepository,
     private readonly closer: SessionCloser,

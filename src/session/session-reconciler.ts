@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
-import { ProviderAdapter } from '../provider/provider.adapter';
-import { OnChainSession } from '../provider/provider.types';
+import { NodeAdapter } from '../proxy-router/node.adapter';
+import { OnChainSession } from '../proxy-router/node.types';
 import { factsOf } from './on-chain-facts';
 import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
@@ -27,7 +27,7 @@ export class SessionReconciler {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     private readonly sessions: SessionRepository,
     private readonly closer: SessionCloser,
     private readonly events: SessionEvents,

@@ -2,8 +2,8 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
-import { ProviderAdapter } from '../provider/provider.adapter';
-import { OnChainSession } from '../provider/provider.types';
+import { NodeAdapter } from '../proxy-router/node.adapter';
+import { OnChainSession } from '../proxy-router/node.types';
 import { factsOf } from './on-chain-facts';
 import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
@@ -43,7 +43,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly endpoint: DatabaseEndpoint,
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     private readonly sessions: SessionRepository,
     private readonly reconciler: SessionReconciler,
     private readonly closer: SessionCloser,

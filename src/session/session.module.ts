@@ -1,7 +1,8 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics';
 import { AuthCoreModule } from '../auth/auth.module';
-import { ProviderModule } from '../provider/provider.module';
+import { ModelsModule } from '../models/models.module';
+import { ProxyRouterModule } from '../proxy-router/proxy-router.module';
 import { ApiKeyRevokedListener } from './api-key-revoked.listener';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { SessionCloser } from './session-closer';
@@ -15,7 +16,7 @@ import { SessionService } from './session.service';
 import { SessionSweeper } from './session-sweeper';
 
 @Module({
-  imports: [AuthCoreModule, ProviderModule],
+  imports: [AuthCoreModule, ProxyRouterModule, ModelsModule],
   controllers: [SessionController, SessionMessages],
   providers: [
     SessionRepository,

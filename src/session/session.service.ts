@@ -4,8 +4,8 @@ import { ApiKeyService } from '../auth/api-key.service';
 import { displayPrefix } from '../auth/api-key.format';
 import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { ModelCatalog } from '../provider/model-catalog';
-import { ProviderAdapter } from '../provider/provider.adapter';
+import { ModelCatalog } from '../models/model-catalog';
+import { NodeAdapter } from '../proxy-router/node.adapter';
 import { NoActiveSessionError, NoApiKeyError, SessionOpeningError, UnknownBidError } from './errors';
 import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
@@ -58,7 +58,7 @@ export class SessionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyService,
     private readonly catalog: ModelCatalog,
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     private readonly sessions: SessionRepository,
     private readonly opener: SessionOpener,
     private readonly closer: SessionCloser,

@@ -1,8 +1,8 @@
 import { loadConfig } from '../config/app-config';
-import { AmbiguousModelNameError, ModelNotFoundError } from './errors';
+import { AmbiguousModelNameError, ModelNotFoundError } from '../proxy-router/errors';
 import { ModelCatalog } from './model-catalog';
-import { NotConfiguredProviderAdapter } from './not-configured.adapter';
-import type { Bid, Model } from './provider.types';
+import { NotConfiguredNodeAdapter } from '../proxy-router/not-configured.adapter';
+import type { Bid, Model } from '../proxy-router/node.types';
 
 const id = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
 
@@ -26,7 +26,7 @@ function aBid(n: number, deletedAt = 0): Bid {
 }
 
 /** The adapter's two reads, answered from memory. */
-class FakeMarketplace extends NotConfiguredProviderAdapter {
+class FakeMarketplace extends NotConfiguredNodeAdapter {
   listModelsCalls = 0;
   constructor(
     private readonly models: Model[],

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { AmbiguousModelNameError, ModelNotFoundError } from './errors';
-import { ProviderAdapter } from './provider.adapter';
-import type { Bid, Model } from './provider.types';
+import { AmbiguousModelNameError, ModelNotFoundError } from '../proxy-router/errors';
+import { NodeAdapter } from '../proxy-router/node.adapter';
+import type { Bid, Model } from '../proxy-router/node.types';
 import { SingleFlightCache } from './single-flight-cache';
 
 const BLOCKCHAIN_ID = /^0x[0-9a-f]{64}$/i;
@@ -16,7 +16,7 @@ export class ModelCatalog {
   private readonly models: SingleFlightCache<Model[]>;
 
   constructor(
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.models = new SingleFlightCache(config.modelsCacheTtlS * 1000, async () =>

@@ -3,8 +3,8 @@ import { DomainError } from '../common/errors';
 import { OutcomeUnknownError, ProviderUnreachableError, ProviderUpstreamError, type WriteOperation } from './errors';
 import { classifyNodeMessage, readFailure, writeFailure } from './node-errors';
 import { collectPages } from './pagination';
-import { ProviderAdapter } from './provider.adapter';
-import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './provider.types';
+import { NodeAdapter } from './node.adapter';
+import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './node.types';
 import { type Deadlines, ProxyRouterClient, type ResilienceOptions } from './proxy-router.client';
 import { type EndpointSettings, endpointFrom } from './proxy-router.endpoint';
 import { MAX_PAGE_SIZE, NodePaths } from './proxy-router.paths';
@@ -25,11 +25,11 @@ export interface ProxyRouterAdapterOptions extends ResilienceOptions {
 const isSuccess = (answer: NodeAnswer): boolean => answer.status >= 200 && answer.status < 300;
 
 /**
- * {@link ProviderAdapter} over the proxy-router's HTTP API. Knows its paths and JSON;
+ * {@link NodeAdapter} over the proxy-router's HTTP API. Knows its paths and JSON;
  * turns every answer into domain values or typed errors. Upstream texts are logged
  * (scrubbed) at warn and never reach an error's detail.
  */
-export class ProxyRouterAdapter extends ProviderAdapter implements OnModuleDestroy {
+export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
   private readonly client: ProxyRouterClient;
   private readonly pinger: SessionPing;
   private readonly redaction: Redaction;

@@ -1,5 +1,5 @@
 import type { BidListResponseDto, ModelListResponseDto } from './dto/models.dto';
-import type { Bid, Model } from './provider.types';
+import type { Bid, Model } from '../proxy-router/node.types';
 
 /** API.md §4: the original gateway's OpenAI-style listing. */
 export function presentModels(models: Model[]): ModelListResponseDto {

@@ -1,4 +1,4 @@
-import type { Bid, Model, OnChainSession, RatedBid } from './provider.types';
+import type { Bid, Model, OnChainSession, RatedBid } from './node.types';
 import {
   asAddress,
   asArray,

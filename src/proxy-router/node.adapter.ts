@@ -1,4 +1,4 @@
-import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './provider.types';
+import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './node.types';
 
 /**
  * The gateway's only door to the Morpheus marketplace (the DI token other modules inject).
@@ -7,7 +7,7 @@ import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, 
  * Failures common to every method: ProviderNotConfiguredError, ProviderUnreachableError,
  * ProviderCircuitOpenError (503), ProviderTimeoutError (504), ProviderUpstreamError (502).
  */
-export abstract class ProviderAdapter {
+export abstract class NodeAdapter {
   /** Every registered model, deleted ones included (all pages). */
   abstract listModels(): Promise<Model[]>;
 

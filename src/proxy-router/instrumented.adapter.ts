@@ -1,7 +1,7 @@
 import type { Histogram } from 'prom-client';
-import { ProviderAdapter } from './provider.adapter';
+import { NodeAdapter } from './node.adapter';
 
-type Method = Exclude<keyof ProviderAdapter, 'circuitState'>;
+type Method = Exclude<keyof NodeAdapter, 'circuitState'>;
 
 const OPERATIONS: Method[] = [
   'listModels',
@@ -28,8 +28,8 @@ function outcomeOf(error: unknown): string {
  * Times every proxy-router call by operation and outcome, around whichever adapter is
  * configured: the adapter itself stays free of metrics.
  */
-export function instrumentAdapter(adapter: ProviderAdapter, calls: Histogram<'operation' | 'outcome'>): ProviderAdapter {
-  const wrapped = Object.create(adapter) as ProviderAdapter;
+export function instrumentAdapter(adapter: NodeAdapter, calls: Histogram<'operation' | 'outcome'>): NodeAdapter {
+  const wrapped = Object.create(adapter) as NodeAdapter;
   for (const operation of OPERATIONS) {
     const original = adapter[operation].bind(adapter) as (...args: unknown[]) => Promise<unknown>;
     Object.defineProperty(wrapped, operation, {

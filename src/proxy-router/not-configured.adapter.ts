@@ -1,11 +1,11 @@
 import { ProviderNotConfiguredError } from './errors';
-import { ProviderAdapter } from './provider.adapter';
-import type { Bid, Model, OnChainSession, PingResult, RatedBid } from './provider.types';
+import { NodeAdapter } from './node.adapter';
+import type { Bid, Model, OnChainSession, PingResult, RatedBid } from './node.types';
 
 const refuse = (): Promise<never> => Promise.reject(new ProviderNotConfiguredError());
 
 /** Without PROXY_ROUTER_URL every call fails at once with a 503 "proxy-router not configured". */
-export class NotConfiguredProviderAdapter extends ProviderAdapter {
+export class NotConfiguredNodeAdapter extends NodeAdapter {
   listModels(): Promise<Model[]> {
     return refuse();
   }

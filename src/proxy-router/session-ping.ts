@@ -5,7 +5,7 @@ import { eventErrorText, firstDataPayload, pingFailure, pingFromBody, pingFromEv
 import type { ProxyRouterClient } from './proxy-router.client';
 import { NodePaths } from './proxy-router.paths';
 import { errorMessageFromBody } from './proxy-router.wire';
-import type { PingResult } from './provider.types';
+import type { PingResult } from './node.types';
 import type { Redaction } from './redaction';
 import { DeadlineExceeded, type NodeRequest, toTransportFailure } from './transport';
 

@@ -1,5 +1,5 @@
 import { classifyNodeMessage } from './node-errors';
-import type { PingResult } from './provider.types';
+import type { PingResult } from './node.types';
 import { isWireObject, parseWireJson, WireFormatError } from './wire-values';
 
 /*

@@ -1,6 +1,6 @@
 import { DomainError } from '../common/errors';
 import type { ComponentHealth, ReadinessCheck } from '../health/readiness';
-import type { ProviderAdapter } from './provider.adapter';
+import type { NodeAdapter } from './node.adapter';
 
 export const PROXY_ROUTER_COMPONENT = 'proxy_router';
 
@@ -9,7 +9,7 @@ export const PROXY_ROUTER_COMPONENT = 'proxy_router';
  * nothing useful without it), listed as not configured otherwise. The probe bypasses the
  * circuit breaker (see ProxyRouterClient.probe): readiness reports the node as it is now.
  */
-export function proxyRouterReadiness(adapter: ProviderAdapter, configured: boolean): ReadinessCheck {
+export function proxyRouterReadiness(adapter: NodeAdapter, configured: boolean): ReadinessCheck {
   if (!configured) {
     return { name: PROXY_ROUTER_COMPONENT, critical: false, check: async () => ({ status: 'not_configured' }) };
   }

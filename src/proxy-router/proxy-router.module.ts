@@ -3,12 +3,9 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Readiness } from '../health/readiness';
 import { Metrics } from '../metrics/metrics';
 import { instrumentAdapter } from './instrumented.adapter';
-import { ModelCatalog } from './model-catalog';
-import { ModelsController } from './models.controller';
-import { ModelsMessages } from './models.messages';
-import { NotConfiguredProviderAdapter } from './not-configured.adapter';
-import { ProviderAdapter } from './provider.adapter';
-import { proxyRouterReadiness } from './provider-readiness';
+import { NotConfiguredNodeAdapter } from './not-configured.adapter';
+import { NodeAdapter } from './node.adapter';
+import { proxyRouterReadiness } from './proxy-router-readiness';
 import { ProxyRouterAdapter, type ProxyRouterAdapterOptions } from './proxy-router.adapter';
 
 /**
@@ -18,36 +15,31 @@ import { ProxyRouterAdapter, type ProxyRouterAdapterOptions } from './proxy-rout
 export const PROXY_ROUTER_OPTIONS = Symbol('PROXY_ROUTER_OPTIONS');
 
 /** Without PROXY_ROUTER_URL every adapter call fails fast with a 503 "not configured". */
-export function createProviderAdapter(config: AppConfig, options: ProxyRouterAdapterOptions = {}): ProviderAdapter {
+export function createNodeAdapter(config: AppConfig, options: ProxyRouterAdapterOptions = {}): NodeAdapter {
   const { url, username, password, timeoutMs, sessionOpenTimeoutMs } = config.proxyRouter;
-  if (!url) return new NotConfiguredProviderAdapter();
+  if (!url) return new NotConfiguredNodeAdapter();
   return new ProxyRouterAdapter({ url, username, password, timeoutMs, sessionOpenTimeoutMs }, options);
 }
 
-/**
- * The marketplace through the proxy-router. Its doors: {@link ProviderAdapter} (the node's
- * operations) and {@link ModelCatalog} (cached live models, name resolution).
- */
+/** The proxy-router (the node): its one door is {@link NodeAdapter}, the node's operations in domain types. */
 @Module({
-  controllers: [ModelsController, ModelsMessages],
   providers: [
     {
-      provide: ProviderAdapter,
+      provide: NodeAdapter,
       inject: [APP_CONFIG, { token: PROXY_ROUTER_OPTIONS, optional: true }, { token: Metrics, optional: true }],
       useFactory: (config: AppConfig, options?: ProxyRouterAdapterOptions, metrics?: Metrics) => {
-        const adapter = createProviderAdapter(config, options);
+        const adapter = createNodeAdapter(config, options);
         if (!metrics) return adapter; // contexts without metrics (the CLI)
         metrics.sourceCircuit(() => adapter.circuitState());
         return instrumentAdapter(adapter, metrics.providerCalls);
       },
     },
-    ModelCatalog,
   ],
-  exports: [ProviderAdapter, ModelCatalog],
+  exports: [NodeAdapter],
 })
-export class ProviderModule implements OnModuleInit {
+export class ProxyRouterModule implements OnModuleInit {
   constructor(
-    private readonly adapter: ProviderAdapter,
+    private readonly adapter: NodeAdapter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     // Absent in contexts without the health module (the CLI).
     @Optional() private readonly readiness?: Readiness,
