@@ -22,6 +22,8 @@ function failure(reason: AuthFailureReason, fallback = 'Invalid or expired crede
 
 /** What passport reports when a strategy refuses without an error (passport-jwt's `info`). */
 function reasonOf(info: unknown): AuthFailureReason {
+  // Our own refusal from the JWT key lookup (e.g. the identity provider is unavailable) keeps its reason.
+  if (info instanceof AuthenticationFailedError) return info.reason;
   const name = (info as { name?: unknown })?.name;
   return name === 'TokenExpiredError' ? 'expired' : 'invalid_token';
 }

@@ -1,8 +1,8 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { JwksClient } from 'jwks-rsa';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthenticationFailedError } from './errors';
+import { JwksCache } from './jwks-cache';
 
 /** The parts of the issuer's discovery document the gateway uses. */
 export interface IssuerMetadata {
@@ -16,25 +16,35 @@ export interface IssuerMetadata {
 const DISCOVERY_TIMEOUT_MS = 5_000;
 /** After a failed discovery, callers get a fast 401 instead of each retrying the IdP. */
 const DISCOVERY_RETRY_MS = 5_000;
+/** docs/API.md §2 (BearerAuth): an unknown `kid` refetches the JWKS at most once a minute. */
+const JWKS_REFETCH_INTERVAL_MS = 60_000;
 
 /**
- * The configured OpenID Connect issuer: discovery (fetched once, cached), its JWKS
- * (cached; an unknown `kid` refetches at most once a minute) — never fetched on the
- * event loop's critical path more than that, whatever the traffic.
+ * The configured OpenID Connect issuer: discovery (fetched once, cached) and its key set
+ * (JwksCache: the whole JWKS cached, refetched at most once a minute) — never fetched more
+ * than that, whatever the traffic.
  */
 @Injectable()
 export class OidcIssuer {
   private readonly logger = new Logger(OidcIssuer.name);
   private metadataPromise?: Promise<IssuerMetadata>;
   private failedAt = 0;
-  private jwks?: JwksClient;
-  /**
-   * Parsed public keys by PEM: jsonwebtoken would otherwise parse the PEM (createPublicKey)
-   * on every verification — measured, the largest single cost of a JWT request.
-   */
-  private readonly publicKeys = new Map<string, KeyObject>();
+  /** Parsed KeyObjects: jsonwebtoken would otherwise parse a PEM on every verification (measured, the largest cost). */
+  private readonly jwks: JwksCache;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.jwks = new JwksCache({
+      fetchJwks: () => this.fetchJwks(),
+      maxAgeMs: config.oidc.jwksCacheMaxAgeS * 1000,
+      refetchIntervalMs: JWKS_REFETCH_INTERVAL_MS,
+      retryMs: DISCOVERY_RETRY_MS,
+      onFetchError: (error) => {
+        // A failed discovery was logged by metadata() already.
+        if (error instanceof AuthenticationFailedError) return;
+        this.logger.warn({ err: error }, 'JWKS fetch failed; the last good key set keeps serving');
+      },
+    });
+  }
 
   get configured(): boolean {
     return this.config.oidc.issuerUrl !== undefined;
@@ -60,25 +70,17 @@ export class OidcIssuer {
     return this.metadataPromise;
   }
 
-  async signingKey(kid: string | undefined): Promise<KeyObject> {
+  /** The issuer's key that verifies a token with this `kid` and `alg` (AuthenticationFailedError if none). */
+  signingKey(kid: string | undefined, alg: string): Promise<KeyObject> {
+    if (!this.configured) return Promise.reject(new AuthenticationFailedError('not_configured'));
+    return this.jwks.key(kid, alg);
+  }
+
+  private async fetchJwks(): Promise<unknown> {
     const { jwks_uri } = await this.metadata();
-    this.jwks ??= new JwksClient({
-      jwksUri: jwks_uri,
-      cache: true,
-      cacheMaxEntries: 16,
-      cacheMaxAge: 10 * 60_000,
-      rateLimit: true,
-      jwksRequestsPerMinute: 1,
-      timeout: DISCOVERY_TIMEOUT_MS,
-    });
-    const pem = (await this.jwks.getSigningKey(kid)).getPublicKey();
-    let key = this.publicKeys.get(pem);
-    if (!key) {
-      if (this.publicKeys.size >= 32) this.publicKeys.clear(); // bounded: the JWKS holds a handful of keys
-      key = createPublicKey(pem);
-      this.publicKeys.set(pem, key);
-    }
-    return key;
+    const response = await fetch(jwks_uri, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS) });
+    if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
+    return response.json();
   }
 
   private async discover(): Promise<IssuerMetadata> {

@@ -8,6 +8,7 @@ describe('loadConfig', () => {
     expect(config.database.dataDir).toBe('./data');
     expect(config.proxyRouter.url).toBeUndefined();
     expect(config.oidc.issuerUrl).toBeUndefined();
+    expect(config.oidc.jwksCacheMaxAgeS).toBe(600);
     expect(config.sessions).toEqual({
       minDurationS: 60,
       maxDurationS: 86_400,
@@ -29,6 +30,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['CORS_ORIGINS', 'https://ok.example,not-an-origin'],
     ['SESSION_OPEN_TIMEOUT_MS', '-5'],
+    ['OIDC_JWKS_CACHE_MAX_AGE_S', '0'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));

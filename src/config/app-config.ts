@@ -28,6 +28,8 @@ export interface AppConfig {
     clientSecret?: string;
     audience?: string;
     swaggerClientId?: string;
+    /** Age after which the issuer's JWKS is refreshed; the last good set keeps serving meanwhile. */
+    jwksCacheMaxAgeS: number;
   };
   readonly apiKeys: { pepper?: string; maxPerUser: number };
   readonly microservice: { natsUrl?: string; host: string; port: number };
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       clientSecret: raw(env, 'OIDC_CLIENT_SECRET'),
       audience: raw(env, 'OIDC_AUDIENCE'),
       swaggerClientId: raw(env, 'OIDC_SWAGGER_CLIENT_ID'),
+      jwksCacheMaxAgeS: int(env, 'OIDC_JWKS_CACHE_MAX_AGE_S', 600, 1, 86_400),
     },
     apiKeys: { pepper: raw(env, 'API_KEY_PEPPER'), maxPerUser: int(env, 'MAX_KEYS_PER_USER', 20, 1, 10_000) },
     microservice: {

@@ -5,12 +5,10 @@ import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AuthenticationFailedError } from '../errors';
+import { JWT_ALGORITHMS } from '../jwks-cache';
 import { OidcIssuer } from '../oidc-issuer';
 import { Principal } from '../principal';
 import { UserService } from '../user.service';
-
-/** Asymmetric algorithms only: never `none`, never HS* (a public key is no HMAC secret). */
-export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'] as const;
 
 export interface AccessTokenClaims {
   sub?: unknown;
@@ -29,13 +27,16 @@ const VERIFIED_TTL_MS = 60_000;
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
-function kidOf(rawJwt: string): string | undefined {
+/** The header fields that pick the key; jsonwebtoken verifies the rest (and the alg again). */
+function keyIdOf(rawJwt: string): { kid?: string; alg: string } {
+  let header: unknown;
   try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8'));
   } catch {
-    return undefined; // not a JWT header: signature verification fails below with a 401
+    return { alg: 'none' }; // not a JWT header: refused like an unsigned token
   }
+  const { kid, alg } = (typeof header === 'object' && header !== null ? header : {}) as { kid?: unknown; alg?: unknown };
+  return { kid: typeof kid === 'string' ? kid : undefined, alg: typeof alg === 'string' ? alg : 'none' };
 }
 
 /**
@@ -57,7 +58,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: string) => void) => {
-        issuer.signingKey(kidOf(rawJwt)).then(
+        const { kid, alg } = keyIdOf(rawJwt);
+        issuer.signingKey(kid, alg).then(
           // A parsed KeyObject: jsonwebtoken 9 uses it as is (the typings only name PEM strings).
           (key) => done(null, key as unknown as string),
           (error: unknown) => done(error),
