@@ -21,10 +21,14 @@
  *                                Swagger client's redirect URI is <url>/docs/oauth2-redirect.html
  *                                and the URL's origin is allowed for CORS (Swagger client only).
  *   DEV_OIDC_AUDIENCE            audience (`aud`) of JWT access tokens; default morpheus-gateway
- *   DEV_OIDC_JWKS_FILE           JSON file holding a PRIVATE JWK set ({"keys":[RSA JWK with kid]})
- *                                used to sign ID tokens and JWT access tokens; when unset an
+ *   DEV_OIDC_JWKS_FILE           JSON file holding a PRIVATE JWK set ({"keys":[JWK with kid, ...]}:
+ *                                RSA, EC or OKP keys, each may name its `alg`), all published at
+ *                                the JWKS endpoint; ID tokens and JWT access tokens are signed
+ *                                RS256 with its RS256 (or first alg-less RSA) key. When unset an
  *                                RSA-2048 key is generated at start and kept in memory only
  *   DEV_OIDC_ACCESS_TOKEN_TTL_S  access token lifetime in seconds; default 600
+ *   DEV_OIDC_LOG_REQUESTS        "1": one stderr line per request, `[dev-oidc] request GET /jwks`
+ *                                (method and path, never the query), so tests can count fetches
  *   DEV_OIDC_EXIT_WITH_PARENT    "1": exit when stdin closes, so a test runner that dies
  *                                without stopping us does not leave an orphan behind
  *
@@ -121,6 +125,7 @@ function readConfig() {
     resource: resourceIndicatorFor(audience),
     jwksFile: text('DEV_OIDC_JWKS_FILE', undefined),
     accessTokenTtl: positiveInt('DEV_OIDC_ACCESS_TOKEN_TTL_S', 600),
+    logRequests: process.env.DEV_OIDC_LOG_REQUESTS === '1',
     exitWithParent: process.env.DEV_OIDC_EXIT_WITH_PARENT === '1',
   };
 }
@@ -135,7 +140,9 @@ function loadJwks(file) {
   const keys = jwks?.keys;
   if (!Array.isArray(keys) || keys.length === 0) fail(`DEV_OIDC_JWKS_FILE ${file} has no "keys" array`);
   for (const key of keys) {
-    if (key.kty !== 'RSA' || !key.d || !key.kid) fail(`DEV_OIDC_JWKS_FILE ${file}: every key must be a private RSA JWK with a kid`);
+    if (!['RSA', 'EC', 'OKP'].includes(key.kty) || !key.d || !key.kid) {
+      fail(`DEV_OIDC_JWKS_FILE ${file}: every key must be a private RSA, EC or OKP JWK with a kid`);
+    }
   }
   return { keys };
 }
@@ -329,7 +336,11 @@ async function main() {
     res.statusCode = 503;
     res.end();
   };
-  const server = createServer((req, res) => handler(req, res));
+  const server = createServer((req, res) => {
+    // Method and path only: a query string can carry codes and tokens.
+    if (config.logRequests) process.stderr.write(`[dev-oidc] request ${req.method} ${req.url?.split('?')[0]}\n`);
+    handler(req, res);
+  });
   const port = await listen(server, config.port);
   const issuer = `http://${HOST}:${port}`;
 

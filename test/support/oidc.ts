@@ -4,7 +4,9 @@
  * oidc-provider is ESM-only and jest runs CommonJS, so the issuer always runs as a child
  * process; this module must never import oidc-provider.
  *
- * - startDevIssuer(): spawn an issuer on a free loopback port with a fresh RSA signing key.
+ * - startDevIssuer(): spawn an issuer on a free loopback port with a fresh RSA signing key (or
+ *   the private keys given, see aPrivateJwk()), optionally logging its requests so tests can
+ *   count JWKS fetches.
  * - testIssuer(): the issuer started by the e2e global setup, read from TEST_OIDC_* env vars.
  * - loginForTokens(): a real authorization code + PKCE flow through the dev login form.
  * - introspectToken(), discover(): small RFC 7662 / OIDC discovery clients.
@@ -40,6 +42,13 @@ export interface DevIssuerOptions {
   accessTokenTtlS?: number;
   /** Extra redirect URIs for the gateway client (besides TEST_REDIRECT_URI). */
   redirectUris?: string[];
+  /**
+   * Private JWKs (each with kid; RSA, EC or OKP) that the issuer publishes, instead of one fresh
+   * RSA key. The first is `privateJwk`; the issuer itself signs RS256 with the RS256 one.
+   */
+  signingKeys?: JWK[];
+  /** Record every request the issuer serves (see DevIssuer.requests). */
+  logRequests?: boolean;
 }
 
 export interface DevIssuerInfo {
@@ -66,6 +75,8 @@ export interface DevIssuer extends DevIssuerInfo {
   stop(): Promise<void>;
   /** The last 64 KiB the issuer wrote to stderr (warnings, server errors). */
   stderr(): string;
+  /** With `logRequests`: every request served so far, as "METHOD /path" (no query), in order. */
+  requests(): string[];
 }
 
 export interface ClientCredentials {
@@ -164,25 +175,26 @@ interface SigningKey {
   tempDir: string;
 }
 
-async function writeSigningKey(): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const privateJwk: JWK = {
-    ...(await exportJWK(privateKey)),
-    kid: `test-${randomBytes(6).toString('hex')}`,
-    alg: 'RS256',
-    use: 'sig',
-  };
+/** A fresh private signing JWK with a random kid, for the issuer's key set. */
+export async function aPrivateJwk(alg: string): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: `test-${alg}-${randomBytes(6).toString('hex')}`, alg, use: 'sig' };
+}
+
+async function writeSigningKeys(keys?: JWK[]): Promise<SigningKey> {
+  const signingKeys = keys ?? [await aPrivateJwk('RS256')];
   const tempDir = mkdtempSync(path.join(tmpdir(), 'morpheus-dev-oidc-'));
   const jwksFile = path.join(tempDir, 'jwks.json');
   // 0600: it is a private key, even if a throwaway one.
-  writeFileSync(jwksFile, JSON.stringify({ keys: [privateJwk] }), { mode: 0o600 });
-  return { privateJwk, jwksFile, tempDir };
+  writeFileSync(jwksFile, JSON.stringify({ keys: signingKeys }), { mode: 0o600 });
+  return { privateJwk: signingKeys[0], jwksFile, tempDir };
 }
 
 type IssuerSettings = Omit<DevIssuerInfo, 'issuer' | 'resource' | 'swaggerRedirectUri' | 'privateJwk' | 'jwksFile'> & {
   port: number;
   accessTokenTtlS: number;
   redirectUris: string[];
+  logRequests: boolean;
 };
 
 function settingsFrom(opts: DevIssuerOptions): IssuerSettings {
@@ -195,6 +207,7 @@ function settingsFrom(opts: DevIssuerOptions): IssuerSettings {
     gatewayUrl: (opts.gatewayUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
     accessTokenTtlS: opts.accessTokenTtlS ?? 600,
     redirectUris: opts.redirectUris ?? [],
+    logRequests: opts.logRequests ?? false,
   };
 }
 
@@ -211,6 +224,7 @@ function issuerEnv(settings: IssuerSettings, jwksFile: string): NodeJS.ProcessEn
     DEV_OIDC_AUDIENCE: settings.audience,
     DEV_OIDC_JWKS_FILE: jwksFile,
     DEV_OIDC_ACCESS_TOKEN_TTL_S: String(settings.accessTokenTtlS),
+    DEV_OIDC_LOG_REQUESTS: settings.logRequests ? '1' : '0',
     // If the test runner dies without stop(), the issuer's stdin closes and it exits.
     DEV_OIDC_EXIT_WITH_PARENT: '1',
   };
@@ -224,6 +238,23 @@ function collectTail(stream: NodeJS.ReadableStream, limit: number): () => string
     text = (text + chunk).slice(-limit);
   });
   return () => text;
+}
+
+const REQUEST_LINE = /^\[dev-oidc\] request (\S+ \S+)$/;
+
+/** Every `[dev-oidc] request …` line of the issuer's stderr (DEV_OIDC_LOG_REQUESTS), whole, not a tail. */
+function collectRequests(stream: NodeJS.ReadableStream): () => string[] {
+  const requests: string[] = [];
+  let partial = '';
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const request = REQUEST_LINE.exec(line)?.[1];
+      if (request) requests.push(request);
+    }
+  });
+  return () => [...requests];
 }
 
 function parseReadyLine(line: string): string | undefined {
@@ -295,12 +326,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 /** Starts dev/oidc/dev-issuer.mjs on 127.0.0.1 and resolves once it prints its ready line. */
 export async function startDevIssuer(opts: DevIssuerOptions = {}): Promise<DevIssuer> {
   const settings = settingsFrom(opts);
-  const key = await writeSigningKey();
+  const key = await writeSigningKeys(opts.signingKeys);
   const child = spawn(process.execPath, [ISSUER_SCRIPT], {
     env: issuerEnv(settings, key.jwksFile),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderr = collectTail(child.stderr, STDERR_KEEP_CHARS);
+  const requests = collectRequests(child.stderr);
   let issuer: string;
   try {
     issuer = await waitForReady(child, stderr, READY_TIMEOUT_MS);
@@ -321,6 +353,7 @@ export async function startDevIssuer(opts: DevIssuerOptions = {}): Promise<DevIs
     jwksFile: key.jwksFile,
     privateJwk: key.privateJwk,
     stderr,
+    requests,
     async stop() {
       await stopChild(child);
       rmSync(key.tempDir, { recursive: true, force: true });
