@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 /*
  * Comments and documents cite `docs/API.md §5 rule 6`, `docs/API.md §5 "Background"` or
@@ -86,5 +86,18 @@ describe('citations of docs/API.md and docs/DESIGN.md', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('README and docs/ link only to files inside the repository', () => {
+    const broken: string[] = [];
+    for (const file of ['README.md', ...filesUnder('docs', /\.md$/)]) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target)) continue;
+        const path = resolve(ROOT, dirname(file), target.split('#')[0]);
+        if (!path.startsWith(`${ROOT}/`) || !existsSync(path)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
