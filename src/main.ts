@@ -5,7 +5,7 @@ import { SessionOpener } from './session/session-opener';
 import { ConfigError, loadConfig } from './config/app-config';
 
 /**
- * API.md §8: stop accepting, give in-flight opens a bounded time to be recorded, then close
+ * docs/API.md §8: stop accepting, give in-flight opens a bounded time to be recorded, then close
  * the pools. An open still running at the deadline stays `opening` for the reconciler.
  */
 async function drainAndClose(app: NestFastifyApplication, graceMs: number): Promise<void> {

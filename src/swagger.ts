@@ -15,7 +15,8 @@ const SCOPE_TEXT: Record<string, string> = {
   profile: 'Your basic profile',
 };
 
-function buildDocument(app: INestApplication, config: AppConfig, issuer?: IssuerMetadata): OpenAPIObject {
+/** The document served at /api/v1/openapi.json (and committed as docs/openapi.json, see src/openapi.ts). */
+export function openApiDocument(app: INestApplication, config: AppConfig, issuer?: IssuerMetadata): OpenAPIObject {
   const builder = new DocumentBuilder()
     .setTitle('Morpheus Session Gateway')
     .setDescription(DESCRIPTION)
@@ -78,7 +79,7 @@ const OAUTH2_REDIRECT_JS = `(function () {
 
 /** Swagger UI at /docs (assets from the package, no CDN) and the spec at /api/v1/openapi.json. */
 export function setupSwagger(app: INestApplication, config: AppConfig, issuer?: IssuerMetadata): void {
-  const document = buildDocument(app, config, issuer);
+  const document = openApiDocument(app, config, issuer);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'api/v1/openapi.json',
     raw: ['json'],

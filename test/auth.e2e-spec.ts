@@ -1,5 +1,5 @@
 /**
- * Authentication end to end (API.md §2): the three schemes against a real PostgreSQL and
+ * Authentication end to end (docs/API.md §2): the three schemes against a real PostgreSQL and
  * the real dev identity provider — what is accepted, and every way a credential is refused
  * (401 with `WWW-Authenticate: Bearer` and `{"detail": "..."}`), and that no credential
  * ever reaches a log line.

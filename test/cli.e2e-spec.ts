@@ -1,5 +1,5 @@
 /**
- * The bootstrap path without an identity provider (API.md §2): the CLI, run as its own
+ * The bootstrap path without an identity provider (docs/API.md §2): the CLI, run as its own
  * process against a fresh database, creates, lists and revokes keys and deactivates users;
  * a gateway on the same database (no OIDC variables at all) accepts and refuses them.
  *
@@ -39,7 +39,7 @@ class WhoAmIModule {}
 const ROOT = path.resolve(__dirname, '..');
 const KEY_SHAPE = /^sk-[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{43}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** API.md §2: revocations and deactivations reach every instance within 5 seconds. */
+/** docs/API.md §2: revocations and deactivations reach every instance within 5 seconds. */
 const PROPAGATION_BOUND_MS = 5_000;
 
 /** Transpiles src/ (as tsconfig.build.json compiles it) into `outDir`; returns the CLI's path. */

@@ -1,5 +1,5 @@
 /**
- * Key management end to end (API.md §3): create, list, make default, revoke — always
+ * Key management end to end (docs/API.md §3): create, list, make default, revoke — always
  * scoped to the calling user, with the whole key shown exactly once.
  */
 import { createHash } from 'node:crypto';

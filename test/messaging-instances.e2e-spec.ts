@@ -1,5 +1,5 @@
 /**
- * Two gateway instances in one NATS queue group (API.md §6, issue 5): two in-process apps on
+ * Two gateway instances in one NATS queue group (docs/API.md §6, issue 5): two in-process apps on
  * the same database and this file's own nats-server. Each app carries a test-only
  * APP_INTERCEPTOR that records the messages it handled, so a reply can be attributed to
  * the instance that produced it.

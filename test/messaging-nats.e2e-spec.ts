@@ -1,5 +1,5 @@
 /**
- * The internal interface over real NATS (API.md §6, issue 5): the real app (HTTP + NATS
+ * The internal interface over real NATS (docs/API.md §6, issue 5): the real app (HTTP + NATS
  * listener in one process) on a fresh PostgreSQL database and the proxy-router simulator,
  * called through the typed client of src/client, exactly as another NestJS service would.
  * Every answer is compared with what HTTP answers for the same thing.
@@ -226,7 +226,7 @@ describe('internal interface over NATS (e2e)', () => {
     const key = await aKey(gateway);
     const model = openableModels(sim)[0];
     const cases: Array<[string | undefined, Record<string, unknown>, Array<[string, string]>]> = [
-      // API.md §5: a 0x value that is not 64 hex digits; a non-integer duration and an unknown field.
+      // docs/API.md §5: a 0x value that is not 64 hex digits; a non-integer duration and an unknown field.
       ['0x123', {}, [['payload.model_id', 'string_pattern_mismatch']]],
       [
         model,
@@ -259,7 +259,7 @@ describe('internal interface over NATS (e2e)', () => {
       ['payload.sessionDuration', 'int_parsing'],
     ];
     expect(message.map((issue) => [issue.loc.join('.'), issue.type]).sort()).toEqual(expected);
-    // API.md §1 "one entry per problem" and §6 "equal to what HTTP would answer": HTTP must list all three too.
+    // docs/API.md §1 "one entry per problem" and §6 "what HTTP would answer": HTTP must list all three too.
     expect(sorted(asPayload(http))).toEqual(sorted(message));
     expect(totalCalls(sim)).toBe(0);
     expect(await sessionRows(key)).toBe(0);

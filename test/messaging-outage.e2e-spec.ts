@@ -1,5 +1,5 @@
 /**
- * NATS outages (API.md §6 and §8, issue 5): NATS is down when the gateway starts, comes up,
+ * NATS outages (docs/API.md §6 and §8, issue 5): NATS is down when the gateway starts, comes up,
  * goes down and comes back — on the same port, this file's own nats-server — while the one
  * gateway process keeps running. HTTP never depends on NATS; readiness lists it (never
  * critical); messages flow again once it is back, without restarting the app.

@@ -1,5 +1,5 @@
 /**
- * The internal interface over TCP (API.md §6, issue 5): without NATS_URL the gateway listens
+ * The internal interface over TCP (docs/API.md §6, issue 5): without NATS_URL the gateway listens
  * on MICROSERVICE_HOST:MICROSERVICE_PORT. The same core e2e as over NATS, through the typed
  * client's TCP transport.
  */

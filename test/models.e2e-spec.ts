@@ -1,5 +1,5 @@
 /**
- * The model routes end to end (API.md §4): the real app on a fresh PostgreSQL database,
+ * The model routes end to end (docs/API.md §4): the real app on a fresh PostgreSQL database,
  * talking to the proxy-router simulator (basic auth on) over HTTP. The adapter pages the
  * node's listings by 10 here (a test-only option), so one listing is several node calls.
  */
@@ -103,7 +103,7 @@ describe('model routes (e2e)', () => {
       expect((await get('/api/v1/models')).status).toBe(401);
     });
 
-    it("lists the node's live models, every page, in the fields of API.md §4", async () => {
+    it("lists the node's live models, every page, in the fields of docs/API.md §4", async () => {
       const { status, body } = await get<List<ModelEntry>>('/api/v1/models', auth);
       expect(status).toBe(200);
       expect(body.object).toBe('list');

@@ -1,6 +1,6 @@
 /**
  * Proves the development OIDC issuer and its test helpers behave as the gateway's
- * authentication tests assume (API.md §2): JWT access tokens with a resource, opaque
+ * authentication tests assume (docs/API.md §2): JWT access tokens with a resource, opaque
  * tokens without, introspection by the gateway client, a public Swagger client, and forged
  * tokens that a correct verifier refuses.
  */

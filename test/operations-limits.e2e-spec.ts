@@ -1,5 +1,5 @@
 /**
- * Limits and the edge (issue 7, API.md §7): rate limits per API key and per user (user
+ * Limits and the edge (issue 7, docs/API.md §7): rate limits per API key and per user (user
  * tokens), on HTTP and on messages; shared by two instances through Redis, per instance
  * without it; failing open when Redis is unreachable. CORS_ORIGINS, the slow-client cut-off
  * (HTTP_HEADERS_TIMEOUT_MS) and TRUST_PROXY.

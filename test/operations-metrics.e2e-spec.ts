@@ -1,5 +1,5 @@
 /**
- * `GET /metrics` (issue 7, API.md §8): every series of the gateway with its labels, values
+ * `GET /metrics` (issue 7, docs/API.md §8): every series of the gateway with its labels, values
  * that move as requests happen (HTTP, proxy-router calls, opens, sessions, auth failures,
  * circuit state), the optional METRICS_TOKEN, and no secret in the output.
  *
@@ -132,7 +132,7 @@ describe('GET /metrics (e2e)', () => {
     await db?.drop();
   });
 
-  it('lists every series of API.md §8 with its labels (Prometheus text)', async () => {
+  it('lists every series of docs/API.md §8 with its labels (Prometheus text)', async () => {
     const key = await aKey();
     expect((await http.get('/health')).status).toBe(200);
     expect((await call('GET', '/api/v1/models', { auth: key.auth })).status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * The session routes end to end (API.md §5): every documented answer of create (by model
+ * The session routes end to end (docs/API.md §5): every documented answer of create (by model
  * id, by model name, by bid), GET, ping and close, against a fresh PostgreSQL database and
  * the proxy-router simulator over HTTP (basic auth on). Each test has its own API key; the
  * simulator is reset before each, so its counts are the test's own.
@@ -321,7 +321,7 @@ describe('session routes (e2e)', () => {
       expect(res.body).toEqual(NO_SESSION);
     });
 
-    it('after a create: exactly the fields of API.md §5, from the on-chain session', async () => {
+    it('after a create: exactly the fields of docs/API.md §5, from the on-chain session', async () => {
       const model = aModel(0);
       const { key, sessionId } = await aKeyWithSession(model);
       const record = onChain(sim, sessionId);

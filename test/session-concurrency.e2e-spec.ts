@@ -1,5 +1,5 @@
 /**
- * Concurrency of the session open protocol (issue 4; API.md §5 rules 1, 4, 5): the real app
+ * Concurrency of the session open protocol (issue 4; docs/API.md §5 rules 1, 4, 5): the real app
  * in-process on a fresh PostgreSQL database with DB_POOL_SIZE 10, the simulator over HTTP.
  * - 50 concurrent creates for one key → one open, one answer, one row;
  * - a mix of two targets for one key → one live session, no open sent twice, nothing left

@@ -1,6 +1,6 @@
 /**
- * Faults around the session open protocol (issue 4 "Faults"; API.md §5 rules 3, 6,
- * Background): the real app in-process on a fresh PostgreSQL database, talking to the
+ * Faults around the session open protocol (issue 4 "Faults"; docs/API.md §5 rules 3, 6 and
+ * "Background"): the real app in-process on a fresh PostgreSQL database, talking to the
  * simulator through a relay that can take the node down (connection refused) and bring it
  * back with its chain state intact, and that logs every call (opens counted per model).
  * The sweeper's timer is out of the way (SESSION_SWEEP_INTERVAL_S 3600): tests call sweep().

@@ -1,5 +1,5 @@
 /**
- * Two gateway instances (issue 4; API.md §5 rules 1, 4, 6): two separate processes
+ * Two gateway instances (issue 4; docs/API.md §5 rules 1, 4, 6): two separate processes
  * (`node dist/src/main.js`) on one PostgreSQL database and one simulator.
  * - concurrent creates for one key split across the instances → exactly one open;
  * - a session created on A is reused on B;

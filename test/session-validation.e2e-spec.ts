@@ -1,5 +1,5 @@
 /**
- * Bad input never reaches the chain (issue 4, API.md §1 and §5): malformed ids, durations
+ * Bad input never reaches the chain (issue 4, docs/API.md §1 and §5): malformed ids, durations
  * out of bounds, wrong types, unknown fields, a missing or malformed body — each a 422 in
  * the pydantic shape, and the simulator counted no call of any operation, model listings
  * included. What the contract accepts (decimal-integer strings, "false") does open.

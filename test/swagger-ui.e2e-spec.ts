@@ -1,5 +1,5 @@
 /**
- * Swagger UI at /docs in a real browser (issue 6; API.md §2 and §8): Debian's Chromium,
+ * Swagger UI at /docs in a real browser (issue 6; docs/API.md §2 and §8): Debian's Chromium,
  * driven by playwright-core, against the real gateway (fresh PostgreSQL database), the
  * proxy-router simulator (basic auth on) and a dev OIDC issuer of its own. That issuer must
  * know the gateway's URL before it starts (the Swagger client's redirect URI and CORS
@@ -185,7 +185,7 @@ describe('Swagger UI in a browser (e2e)', () => {
           expect([route, 'request body examples', examples > 0]).toEqual([route, 'request body examples', true]);
         }
         const expected = DOCUMENTED[route];
-        if (!expected) continue; // a route API.md does not list: the checks above still apply
+        if (!expected) continue; // a route docs/API.md does not list: the checks above still apply
         // The contract's routes: their answers, body and security schemes.
         expect([route, Object.keys(operation.responses)]).toEqual([route, expect.arrayContaining(expected.answers)]);
         expect([route, Boolean(operation.requestBody)]).toEqual([route, expected.body]);
@@ -397,10 +397,10 @@ interface OpenApi {
 const ALL = ['OAuth2', 'BearerAuth', 'APIKeyAuth'];
 const USER_TOKENS = ['OAuth2', 'BearerAuth'];
 const NODE = ['502', '503', '504'];
-/** RATE_LIMIT_PER_MIN applies to session and model routes (API.md §1, §7). */
+/** RATE_LIMIT_PER_MIN applies to session and model routes (docs/API.md §1, §7). */
 const LIMITED = '429';
 
-/** API.md §2–§5 and §8: each route, its schemes, whether it takes a body, its answers. */
+/** docs/API.md §2–§5 and §8: each route, its schemes, whether it takes a body, its answers. */
 const DOCUMENTED: Record<string, { schemes: string[]; body: boolean; answers: string[] }> = {
   'GET /health': { schemes: [], body: false, answers: ['200'] },
   'GET /health/ready': { schemes: [], body: false, answers: ['200', '503'] },

@@ -1,5 +1,5 @@
 /**
- * The request pipeline's error shapes (API.md §1), through a probe route mounted in the real
+ * The request pipeline's error shapes (docs/API.md §1), through a probe route mounted in the real
  * app: pydantic-style 422s from the project's field decorators, 413, 404, 500 without
  * internals, and `x-request-id` on every answer.
  */

@@ -23,7 +23,7 @@ export function apiKeyPrefixOf(key: string): string | undefined {
 
 /**
  * A fast hash is the right tool here: keys are 256-bit random, so there is nothing to
- * brute-force, and a slow KDF would cost every request (DESIGN.md). With a pepper the
+ * brute-force, and a slow KDF would cost every request (docs/DESIGN.md "Lessons from production"). With a pepper the
  * hash is an HMAC, so a stolen table alone cannot be used to check guesses.
  */
 export function hashApiKey(key: string, pepper?: string): string {

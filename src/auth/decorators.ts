@@ -5,7 +5,7 @@ import { messagePrincipals, Principal } from './principal';
 export const IS_PUBLIC = 'auth:isPublic';
 export const USER_TOKEN_ONLY = 'auth:userTokenOnly';
 
-/** The OpenAPI security scheme names of API.md §2. */
+/** The OpenAPI security scheme names of docs/API.md §2. */
 export const SECURITY_SCHEMES = { oauth2: 'OAuth2', bearer: 'BearerAuth', apiKey: 'APIKeyAuth' } as const;
 export const OAUTH2_SCOPES = ['openid', 'email', 'profile'];
 

@@ -13,7 +13,7 @@ export interface Principal {
 /** Who sent a message, keyed by its payload object (messages have no request to hang it on). */
 export const messagePrincipals = new WeakMap<object, Principal>();
 
-/** The kinds of bearer credential, told apart by shape alone (API.md §2). */
+/** The kinds of bearer credential, told apart by shape alone (docs/API.md §2). */
 export type CredentialKind = 'api-key' | 'jwt' | 'opaque';
 
 export interface Credential {

@@ -18,7 +18,7 @@ interface UserState {
 
 /**
  * Users are created on their first valid token. Identity lookups are cached for a few
- * seconds: a deactivation reaches every instance within that bound (API.md: ≤ 5 s).
+ * seconds: a deactivation reaches every instance within that bound (docs/API.md §2: ≤ 5 s).
  */
 @Injectable()
 export class UserService {

@@ -5,7 +5,7 @@ import type { ValidationIssue } from '../common/errors';
 import type { ModelListResponseDto } from '../models/dto/models.dto';
 import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from '../session/dto/session-response.dto';
 
-/** How to reach the gateway's internal interface (API.md §6). */
+/** How to reach the gateway's internal interface (docs/API.md §6). */
 export type SessionGatewayClientOptions =
   { transport: 'nats'; url: string; timeoutMs?: number } | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
 

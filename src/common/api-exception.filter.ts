@@ -4,7 +4,7 @@ import { Observable, throwError } from 'rxjs';
 import { toApiError } from './api-error';
 
 /**
- * Every HTTP failure leaves here in the shapes of API.md §1. Unexpected failures are
+ * Every HTTP failure leaves here in the shapes of docs/API.md §1. Unexpected failures are
  * logged once (with the request id, through the request-scoped logger); the caller only
  * ever sees the mapped detail — never a stack, SQL or an upstream body.
  */
@@ -26,7 +26,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     void reply.status(error.status).send(error.body);
   }
 
-  /** A message's failure: `{"status", "detail"}`, exactly what HTTP would have answered (API.md §6). */
+  /** A message's failure: `{"status", "detail"}`, exactly what HTTP would have answered (docs/API.md §6). */
   private rpcError(exception: unknown): Observable<never> {
     const error = toApiError(exception);
     if (error.unexpected) this.logger.error({ err: exception }, 'message failed');

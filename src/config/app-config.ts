@@ -1,5 +1,5 @@
 /**
- * The gateway's configuration: the environment of API.md §7, parsed and validated once
+ * The gateway's configuration: the environment of docs/API.md §7, parsed and validated once
  * at start-up. This is the only place that reads `process.env`.
  */
 export interface AppConfig {

@@ -15,7 +15,7 @@ export function natsConnectionOptions(natsUrl: string) {
   };
 }
 
-/** API.md §6: NATS when NATS_URL is set, else TCP on MICROSERVICE_HOST:MICROSERVICE_PORT. */
+/** docs/API.md §6: NATS when NATS_URL is set, else TCP on MICROSERVICE_HOST:MICROSERVICE_PORT. */
 export function microserviceOptionsFor(config: AppConfig): MicroserviceOptions {
   const { natsUrl, host, port } = config.microservice;
   if (natsUrl) {

@@ -6,7 +6,7 @@ import { SessionEvent, SessionEventName } from '../session/session-events';
 import { natsConnectionOptions } from './microservice-options';
 
 /**
- * Publishes session lifecycle events on NATS (API.md §6). Best effort: an event that
+ * Publishes session lifecycle events on NATS (docs/API.md §6). Best effort: an event that
  * cannot be published is logged, never allowed to fail the operation that caused it.
  * One client publishes in call order, so a session's events arrive in order.
  */

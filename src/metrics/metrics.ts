@@ -6,7 +6,7 @@ type Source<T> = () => T | Promise<T>;
 const CIRCUIT_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 /**
- * The gateway's Prometheus series (API.md §8), in a registry of its own per application
+ * The gateway's Prometheus series (docs/API.md §8), in a registry of its own per application
  * (tests run several apps in one process). Modules record into it; gauges read their
  * owners' state at scrape time through the sources those owners register.
  */

@@ -9,7 +9,7 @@ const BLOCKCHAIN_ID = /^0x[0-9a-f]{64}$/i;
 
 /**
  * The marketplace's live models, cached for MODELS_CACHE_TTL_S, and name resolution
- * (API.md §4) — what the models routes and the session module use.
+ * (docs/API.md §4) — what the models routes and the session module use.
  */
 @Injectable()
 export class ModelCatalog {

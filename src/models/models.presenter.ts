@@ -1,7 +1,7 @@
 import type { BidListResponseDto, ModelListResponseDto } from './dto/models.dto';
 import type { Bid, Model } from '../proxy-router/node.types';
 
-/** API.md §4: the original gateway's OpenAI-style listing. */
+/** docs/API.md §4: the original gateway's OpenAI-style listing. */
 export function presentModels(models: Model[]): ModelListResponseDto {
   return {
     object: 'list',

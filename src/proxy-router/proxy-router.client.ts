@@ -56,7 +56,7 @@ export type CircuitStatus = 'closed' | 'open' | 'half_open';
 const CLOSE_GRACE_MS = 5_000;
 
 /**
- * HTTP to the proxy-router with the resilience rules of DESIGN.md: per-operation
+ * HTTP to the proxy-router with the resilience rules of docs/DESIGN.md "The node adapter": per-operation
  * deadlines; reads retried with jittered exponential backoff; writes sent exactly once; a
  * circuit breaker that counts transport failures only (any answer, even a 500, proves the
  * node is up). Answers are returned whatever their status — the adapter interprets them.

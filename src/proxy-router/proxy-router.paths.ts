@@ -1,4 +1,4 @@
-/** The node's endpoints the gateway uses (see ../shared/reference/proxy-router.wire.yaml). */
+/** The node's endpoints the gateway uses (see docs/proxy-router.wire.yaml). */
 
 export interface PageRequest {
   offset: number;

@@ -22,7 +22,7 @@ import {
  * The node's JSON → domain values. Envelopes carry json tags (`models`, `bid`, `session`…);
  * the structs inside have none, so their keys are Go field names (`Id`, `EndsAt`, `BidID`).
  * Bid amounts are `lib.BigInt` decimal strings; session and model amounts are `*big.Int`
- * JSON numbers (see ../shared/reference/proxy-router.wire.yaml).
+ * JSON numbers (see docs/proxy-router.wire.yaml).
  */
 
 export function toModel(raw: unknown): Model {

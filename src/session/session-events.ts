@@ -7,7 +7,7 @@ import { Session } from './session.entity';
 export const SESSION_EVENTS = ['session.opened', 'session.closed', 'session.expired', 'session.dead'] as const;
 export type SessionEventName = (typeof SESSION_EVENTS)[number];
 
-/** The payload of API.md §6's events. */
+/** The payload of docs/API.md §6's events. */
 export interface SessionEvent {
   session_id: string;
   api_key_prefix: string;

@@ -30,7 +30,7 @@ type Claim =
   { kind: 'reuse'; session: Session } | { kind: 'wait'; intentId: string } | { kind: 'open'; intent: Session; replacing?: Session };
 
 /**
- * The open protocol of DESIGN.md: coalesce in-process → claim (short transaction) → open
+ * The open protocol of docs/DESIGN.md "The open protocol": coalesce in-process → claim (short transaction) → open
  * (no transaction, no connection held) → record (short transaction). An open is sent at
  * most once; an unknown outcome is reconciled, never re-sent.
  */

@@ -24,7 +24,7 @@ export interface SweepReport {
 }
 
 /**
- * Background reconciliation (API.md §5 "Background"), on one instance at a time: stale
+ * Background reconciliation (docs/API.md §5 "Background"), on one instance at a time: stale
  * `opening` intents, sessions past `EndsAt` (closed on chain at or after it), sessions the
  * node reports closed, failed closes retried, sessions of revoked keys closed. A node that
  * cannot be reached changes nothing: unknown is never read as closed.

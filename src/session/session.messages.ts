@@ -23,7 +23,7 @@ function validateMessage<T extends { sessionDuration?: number }>(dto: new () => 
   return instance;
 }
 
-/** API.md §6: the session operations for services inside the deployment, as thin as the HTTP controller. */
+/** docs/API.md §6: the session operations for services inside the deployment, as thin as the HTTP controller. */
 @RateLimited()
 @Controller()
 export class SessionMessages {

@@ -5,7 +5,7 @@ import { OpenOutcome } from './session-opener';
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
-/** The answers of API.md §5, from domain outcomes. HTTP and messages share them. */
+/** The answers of docs/API.md §5, from domain outcomes. HTTP and messages share them. */
 export function presentCreated(outcome: OpenOutcome & { apiKeyPrefix: string }): SessionCreatedDto {
   const { session } = outcome;
   return {

@@ -35,7 +35,7 @@ export type CurrentSession = { status: 'active' | 'opening'; session: Session; a
 
 const isPast = (date: Date | null | undefined): boolean => date != null && date.getTime() <= Date.now();
 
-/** The use-cases of API.md §5, for HTTP and messages alike. */
+/** The use-cases of docs/API.md §5, for HTTP and messages alike. */
 @Injectable()
 export class SessionService {
   /**

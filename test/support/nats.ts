@@ -1,5 +1,5 @@
 /**
- * Helpers of the messaging suites (API.md §6): a private nats-server per test file, the
+ * Helpers of the messaging suites (docs/API.md §6): a private nats-server per test file, the
  * typed client of src/client in a tiny Nest context, raw event subscriptions, and probes.
  *
  * Why a private server: every gateway subscribes in the queue group `session-gateway`. On

@@ -1,5 +1,5 @@
 /**
- * Helpers for the session suites (API.md §5): the app's environment, keys, a typed client
+ * Helpers for the session suites (docs/API.md §5): the app's environment, keys, a typed client
  * of the four session routes, and simulator probes. Other suites import these: change
  * nothing that exists here, only add.
  */

@@ -1,6 +1,6 @@
 import { IsDefined, IsString } from 'class-validator';
 
-/** Every message carries its credential (API.md §6); the auth guard checks it before the handler runs. */
+/** Every message carries its credential (docs/API.md §6); the auth guard checks it before the handler runs. */
 export class AuthorizedMessage {
   @IsDefined()
   @IsString()

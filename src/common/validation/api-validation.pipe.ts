@@ -62,7 +62,7 @@ export function inspectInput<T extends object>(
 
 /**
  * Validates a request's query and body together, so that one 422 lists every problem
- * (API.md §1), then lets the caller add checks that need configuration.
+ * (docs/API.md §1), then lets the caller add checks that need configuration.
  */
 export function validateRequest<Q extends object, B extends object>(
   raw: { query: unknown; body: unknown },
