@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     expect(config.proxyRouter.url).toBeUndefined();
     expect(config.oidc.issuerUrl).toBeUndefined();
     expect(config.sessions).toEqual({
-      minDurationS: 60,
+      minDurationS: 300,
       maxDurationS: 86_400,
       pingTimeoutMs: 30_000,
       sweepIntervalS: 60,
