@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import { RateLimited } from '../common/rate-limited';
+import { RateLimited } from '../rate-limit/rate-limited';
 import {
   ApiBadGatewayResponse,
   ApiBody,
