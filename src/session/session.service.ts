@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { ApiKeyService } from '../auth/api-key.service';
-import { displayPrefix } from '../auth/api-key.format';
-import { Principal } from '../auth/principal';
+import { displayPrefix, Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ModelCatalog } from '../models/model-catalog';
 import { NodeAdapter } from '../proxy-router/node.adapter';
