@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from './src/config/app-config';
 import { dataSourceOptions } from './src/database/data-source-options';
+import { ENTITIES } from './src/entities';
 
 /**
  * The TypeORM CLI's data source (`npm run migration:run`): the same entities and
@@ -12,4 +13,4 @@ if (!config.database.url) {
   throw new Error('DATABASE_URL is not set: the TypeORM CLI needs PostgreSQL (the embedded database migrates itself at start)');
 }
 
-export default new DataSource(dataSourceOptions(config.database.url, 2));
+export default new DataSource(dataSourceOptions(config.database.url, 2, ENTITIES));

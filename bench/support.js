@@ -144,6 +144,7 @@ async function createKeys(databaseUrl, count, label) {
   const { loadConfig } = requireDist('src/config/app-config');
   const { ConfigModule } = requireDist('src/config/config.module');
   const { DatabaseModule } = requireDist('src/database/database.module');
+  const { ENTITIES } = requireDist('src/entities');
   const { AuthCoreModule } = requireDist('src/auth/auth.module');
   const { UserService, LOCAL_ISSUER } = requireDist('src/auth/user.service');
   const { ApiKeyService } = requireDist('src/auth/api-key.service');
@@ -154,7 +155,7 @@ async function createKeys(databaseUrl, count, label) {
       imports: [
         ConfigModule.forRoot(loadConfig({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '4' })),
         EventEmitterModule.forRoot(),
-        DatabaseModule.forRoot({ attachToRunning: true }),
+        DatabaseModule.forRoot({ entities: ENTITIES, attachToRunning: true }),
         AuthCoreModule,
       ],
     },

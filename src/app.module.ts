@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { HealthModule } from './health/health.module';
 import { SessionModule } from './session/session.module';
 import { MessagingModule } from './messaging/messaging.module';
@@ -30,7 +31,7 @@ export class AppModule {
         LoggingModule.forRoot(config, options.logSink),
         EventEmitterModule.forRoot(),
         MetricsModule,
-        DatabaseModule.forRoot(),
+        DatabaseModule.forRoot({ entities: ENTITIES }),
         HealthModule,
         AuthModule,
         // After AuthModule: its guard must see the authenticated principal.

@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ApiKeyService } from './auth/api-key.service';
-import { displayPrefix } from './auth/api-key.format';
+import { displayPrefix } from './auth/principal';
 import { AuthCoreModule } from './auth/auth.module';
 import { LOCAL_ISSUER, UserService } from './auth/user.service';
 import { DomainError } from './common/errors';
 import { ConfigError, loadConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 
 const USAGE = `Usage: npm run cli -- <command>
   keys create --user <name> [--name <key name>] [--json]   create a key (and the local user if needed)
@@ -126,7 +127,7 @@ async function run(args: Args, out: (line: string) => void): Promise<void> {
       imports: [
         ConfigModule.forRoot(config),
         EventEmitterModule.forRoot(),
-        DatabaseModule.forRoot({ attachToRunning: true }),
+        DatabaseModule.forRoot({ entities: ENTITIES, attachToRunning: true }),
         AuthCoreModule,
       ],
     },

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './app.factory';
-import { SessionOpener } from './session/session-opener';
+import { runningOpens } from './session/session.module';
 import { ConfigError, loadConfig } from './config/app-config';
 
 /**
@@ -12,7 +12,7 @@ async function drainAndClose(app: NestFastifyApplication, graceMs: number): Prom
   const server = app.getHttpServer();
   server.close(); // no new connections; requests in flight go on
   server.closeIdleConnections();
-  const opens = Promise.allSettled(app.get(SessionOpener).running);
+  const opens = Promise.allSettled(runningOpens(app));
   await Promise.race([opens, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   server.closeAllConnections();
   await app.close();

@@ -164,6 +164,18 @@ describe('session routes (e2e)', () => {
       expect(sim.counts()).toMatchObject({ openModel: 1, openBid: 0 });
     });
 
+    it('failover true is recorded on the session; the node is always sent failover false', async () => {
+      const key = await aKey(gateway);
+      const model = aModel(0);
+      const res = await api.createForModel(key.auth, model.id, { body: { directPayment: true, failover: true } });
+      expect(res.status).toBe(200);
+      expect(sim.control.receivedOpens()).toEqual([
+        { op: 'openModel', target: model.id, sessionDuration: 3600n, directPayment: true, failover: false },
+      ]);
+      const rows = await db.query('SELECT direct_payment, failover FROM sessions WHERE chain_session_id = $1', [res.body.session_id]);
+      expect(rows).toEqual([{ direct_payment: true, failover: true }]);
+    });
+
     it('the same target again: the same session, reused, nothing sent on chain, body parameters ignored', async () => {
       const model = aModel(0);
       const { key, sessionId } = await aKeyWithSession(model);
@@ -458,6 +470,27 @@ describe('session routes (e2e)', () => {
       sim.control.setChatBehaviour(sessionId, null);
       expect((await api.ping(key.auth)).body).toMatchObject({ status: 'alive', session_id: sessionId });
     });
+
+    it.each([429, 503] as const)(
+      'busy (the backend answers %i, passed through by the node): the session is left open and usable',
+      async (status) => {
+        const { key, sessionId } = await aKeyWithSession();
+        sim.control.setChatBehaviour(sessionId, { mode: 'busy', status });
+        const res = await api.ping(key.auth);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({
+          status: 'busy',
+          message: 'The provider is busy; the session was left open',
+          session_id: sessionId,
+          success: false,
+        });
+        expect(sim.counts()).toMatchObject({ chat: 1, close: 0 });
+        expect(onChain(sim, sessionId).closedAt).toBe(0n);
+        expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: sessionId });
+        sim.control.setChatBehaviour(sessionId, null);
+        expect((await api.ping(key.auth)).body).toMatchObject({ status: 'alive', session_id: sessionId });
+      },
+    );
 
     it('no_session', async () => {
       const key = await aKey(gateway);

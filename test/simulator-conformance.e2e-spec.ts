@@ -65,13 +65,13 @@ class WireSpec {
     this.errorValidator = this.ajv.compile({ $ref: 'wire#/definitions/structs.ErrRes' });
   }
 
-  /** The 200 schema the yaml gives for this path and method. */
-  responseValidator(pathTemplate: string, method: 'get' | 'post'): ValidateFunction {
-    const key = `${method} ${pathTemplate}`;
+  /** The schema the yaml gives for this path, method and status (200 unless said). */
+  responseValidator(pathTemplate: string, method: 'get' | 'post', status = '200'): ValidateFunction {
+    const key = `${method} ${pathTemplate} ${status}`;
     const cached = this.validators.get(key);
     if (cached) return cached;
-    const schema = this.doc.paths[pathTemplate]?.[method]?.responses?.['200']?.schema;
-    if (!schema) throw new Error(`no 200 schema for ${method.toUpperCase()} ${pathTemplate} in the wire yaml`);
+    const schema = this.doc.paths[pathTemplate]?.[method]?.responses?.[status]?.schema;
+    if (!schema) throw new Error(`no ${status} schema for ${method.toUpperCase()} ${pathTemplate} in the wire yaml`);
     const validator = this.ajv.compile(toJsonSchema(schema) as JsonSchema);
     this.validators.set(key, validator);
     return validator;
@@ -393,6 +393,15 @@ describe('proxy-router simulator conforms to the wire schema', () => {
       const chunks = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as { object: string; choices: unknown[] });
       expect(chunks.length).toBeGreaterThan(1);
       expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.choices.length === 1)).toBe(true);
+    });
+
+    it.each([429, 503])("passes a busy backend's %i through as {providerModelError, statusCode}", async (status) => {
+      const sessionId = await openByModel(sim.marketplace.liveModelIds[0]);
+      sim.control.setChatBehaviour(sessionId, { mode: 'busy', status: status as 429 | 503 });
+      const busy = await chat(sessionId);
+      expect(busy.status).toBe(status);
+      expect(spec.responseValidator('/v1/chat/completions', 'post', String(status))(busy.plain)).toBe(true);
+      expect(busy.plain).toMatchObject({ statusCode: status, providerModelError: expect.any(Object) });
     });
 
     it('answers "session expired" after EndsAt and "session not found" once closed or unknown', async () => {

@@ -1,6 +1,7 @@
 import { type MarketplaceStore, pageOf, ratedBidsOf } from './marketplace';
 import { parseHexId, parseModelsPage, parseOpenByBidBody, parseOpenByModelBody, parsePage, parseUserQuery } from './request-params';
 import { readBody } from './http-io';
+import type { OpenLog } from './open-log';
 import { type JsonRoute, ok } from './route-types';
 import type { SessionLedger } from './session-ledger';
 import { NodeErrors, serverError } from './sim-error';
@@ -9,6 +10,7 @@ import { bidToWire, modelToWire, scoredBidToWire, sessionToWire, zeroBidToWire }
 export interface BlockchainDeps {
   store: MarketplaceStore;
   ledger: SessionLedger;
+  opens: OpenLog;
   startedAt: number;
 }
 
@@ -103,7 +105,7 @@ function marketRoutes({ store }: BlockchainDeps): JsonRoute[] {
   ];
 }
 
-function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
+function openRoutes({ ledger, opens }: BlockchainDeps): JsonRoute[] {
   return [
     {
       kind: 'json',
@@ -113,6 +115,13 @@ function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
       prepare: async ({ req, params }) => {
         const body = parseOpenByModelBody(await readBody(req));
         const modelId = parseHexId(params[0]);
+        opens.record({
+          op: 'openModel',
+          target: modelId,
+          sessionDuration: body.duration,
+          directPayment: body.directPayment,
+          failover: body.failover,
+        });
         return () => ok({ sessionID: ledger.openByModel(modelId, body.duration).id });
       },
     },
@@ -124,6 +133,13 @@ function openRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
       prepare: async ({ req, params }) => {
         const body = parseOpenByBidBody(await readBody(req));
         const bidId = parseHexId(params[0]);
+        opens.record({
+          op: 'openBid',
+          target: bidId,
+          sessionDuration: body.duration,
+          directPayment: body.directPayment,
+          failover: body.failover,
+        });
         return () => ok({ sessionID: ledger.openByBid(bidId, body.duration).id });
       },
     },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { type ChatBehaviour, type ChatRules, DEFAULT_PROVIDER_ERROR } from './chat-behaviour';
+import { type ChatBehaviour, type ChatRules, DEFAULT_PROVIDER_ERROR, providerModelErrorBody } from './chat-behaviour';
 import { type HeldResponses, isGone, pause, readBody, sendJson } from './http-io';
 import { parseHexId } from './request-params';
 import type { StreamRoute } from './route-types';
@@ -109,6 +109,10 @@ function behaviourFor(deps: ChatDeps, sessionId: string): ChatBehaviour {
 
 async function answer(deps: ChatDeps, res: ServerResponse, request: ChatRequest): Promise<void> {
   const behaviour = behaviourFor(deps, request.sessionId);
+  if (behaviour.mode === 'busy') {
+    const status = behaviour.status ?? 429;
+    return sendJson(res, status, providerModelErrorBody(status));
+  }
   if (behaviour.mode === 'hang') {
     deps.held.hold(res);
     await new Promise<void>((resolve) => res.once('close', resolve));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'lossless-json';
-import { ALL_SESSIONS, CHAT_MODES, type ChatBehaviour, type ChatMode } from './chat-behaviour';
+import { ALL_SESSIONS, BUSY_STATUSES, type BusyStatus, CHAT_MODES, type ChatBehaviour, type ChatMode } from './chat-behaviour';
 import { type FailNextOptions, type SimOperation, isOperation } from './fault-plan';
 import { readBody, sendJson } from './http-io';
 import { describeMarketplace } from './marketplace-fixture';
@@ -57,6 +57,11 @@ function chatBehaviour(body: Body): ChatBehaviour | null {
     const afterChunks = optionalNumber(body.afterChunks);
     return { mode, status: optionalNumber(body.status), error: optionalString(body.error), afterChunks };
   }
+  if (mode === 'busy') {
+    const status = optionalNumber(body.status);
+    if (status !== undefined && !BUSY_STATUSES.includes(status)) throw new ControlInputError('a busy status is 429 or 503');
+    return { mode, status: status as BusyStatus | undefined };
+  }
   return { mode: mode as 'hang' | 'expired' };
 }
 
@@ -101,6 +106,7 @@ function stateRoutes(control: SimulatorControl, store: MarketplaceStore): Contro
     command(/^reset$/, () => control.reset()),
     get(/^marketplace$/, () => describeMarketplace(store.current) as unknown as WireObject),
     get(/^sessions$/, () => ({ sessions: control.sessions().map(sessionToWire) })),
+    get(/^opens$/, () => ({ opens: control.receivedOpens().map((open) => ({ ...open })) })),
     post(/^sessions$/, (b) => commitSession(control, b)),
     post(/^sessions\/([^/]+)\/expire$/, (b, [id]) => sessionToWire(control.expireSession(id, optionalBigint(b.endsAt)))),
     post(/^sessions\/([^/]+)\/close-by-node$/, (_, [id]) => sessionToWire(control.closeSessionByNode(id))),

@@ -5,5 +5,6 @@ export { OPERATIONS, type SimOperation, type OperationCounts, type FailNextOptio
 export { type ChatBehaviour, ALL_SESSIONS } from './chat-behaviour';
 export { type MarketplaceFixture } from './marketplace-fixture';
 export { type SessionRecord, STAKE_PER_COST } from './session-ledger';
+export { type ReceivedOpen } from './open-log';
 export { NodeErrors } from './sim-error';
 export { CONTROL_PREFIX } from './control-routes';

@@ -2,6 +2,7 @@ import { type ChatBehaviour, ChatRules } from './chat-behaviour';
 import { type FailNextOptions, FaultPlan, type HangNextOptions, type OperationCounts, type SimOperation } from './fault-plan';
 import { HeldResponses } from './http-io';
 import type { MarketplaceStore } from './marketplace';
+import { OpenLog, type ReceivedOpen } from './open-log';
 import type { SessionLedger, SessionRecord } from './session-ledger';
 import { WriteGate } from './write-gate';
 
@@ -22,6 +23,7 @@ export class SimulatorControl {
   readonly gate = new WriteGate();
   readonly chatRules = new ChatRules();
   readonly held = new HeldResponses();
+  readonly opens = new OpenLog();
 
   constructor(
     private readonly store: MarketplaceStore,
@@ -83,6 +85,11 @@ export class SimulatorControl {
     return this.ledger.all();
   }
 
+  /** Every open request received since the last reset, as parsed (the flags the gateway sent). */
+  receivedOpens(): ReceivedOpen[] {
+    return this.opens.all();
+  }
+
   deleteBid(bidId: string): void {
     this.store.deleteBid(bidId, this.ledger.now());
   }
@@ -110,6 +117,7 @@ export class SimulatorControl {
     this.gate.setLimit(null);
     this.chatRules.clear();
     this.ledger.clear();
+    this.opens.clear();
     this.store.reset();
     this.held.releaseAll();
   }

@@ -124,6 +124,36 @@ describe('proxy-router simulator (HTTP)', () => {
     expect(sim.control.sessions()[0].bidId).toBe(bidId);
   });
 
+  it('records the opens it receives, flags as parsed, until a reset', async () => {
+    const [modelId, bidId] = [sim.marketplace.liveModelIds[0], sim.marketplace.liveBidIds[1]];
+    await call('POST', `/blockchain/models/${modelId}/session`, { body: { sessionDuration: 600, directPayment: true, failover: true } });
+    await call('POST', `/blockchain/bids/${bidId}/session`, { body: { sessionDuration: 900, failover: true } });
+    expect(sim.control.receivedOpens()).toEqual([
+      { op: 'openModel', target: modelId, sessionDuration: 600n, directPayment: true, failover: true },
+      // The node's bid route reads only sessionDuration.
+      { op: 'openBid', target: bidId, sessionDuration: 900n, directPayment: false, failover: false },
+    ]);
+    const overHttp = JSON.parse((await call('GET', '/__sim/opens')).text) as { opens: { op: string; failover: boolean }[] };
+    expect(overHttp.opens.map(({ op, failover }) => ({ op, failover }))).toEqual([
+      { op: 'openModel', failover: true },
+      { op: 'openBid', failover: false },
+    ]);
+    sim.reset();
+    expect(sim.control.receivedOpens()).toEqual([]);
+  });
+
+  it('answers chat as a busy backend would, through the node: 429 or 503 with providerModelError', async () => {
+    const sessionId = sessionIdOf((await openModel()).text);
+    const post = (path: string, body: unknown) => call('POST', `/__sim/${path}`, { body });
+    expect((await post('chat-behaviour', { sessionId, mode: 'busy', status: 503 })).status).toBe(200);
+    const busy = await chat(sessionId);
+    expect(busy.status).toBe(503);
+    expect(JSON.parse(busy.text)).toMatchObject({ providerModelError: { error: expect.any(Object) }, statusCode: 503 });
+    expect((await post('chat-behaviour', { sessionId, mode: 'busy', status: 500 })).status).toBe(400);
+    sim.control.setChatBehaviour(sessionId, { mode: 'busy' });
+    expect((await chat(sessionId)).status).toBe(429);
+  });
+
   it('is driven over HTTP under /__sim/ too', async () => {
     const post = (path: string, body: unknown) => call('POST', `/__sim/${path}`, { body, headers: { authorization: '' } });
     expect((await post('fail-next', { op: 'wallet', status: 500, error: 'boom' })).status).toBe(200);

@@ -3,11 +3,10 @@ import { Reflector } from '@nestjs/core';
 import { Authenticator } from './authenticator';
 import { IS_PUBLIC, USER_TOKEN_ONLY } from './decorators';
 import { AuthenticationFailedError, UserTokenRequiredError } from './errors';
-import { messagePrincipals, Principal } from './principal';
+import { attachPrincipal } from './principal-context';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
-  principal?: Principal;
 }
 
 /** Global and default-deny: a route is open only if it says `@Public()`. */
@@ -29,7 +28,7 @@ export class AuthGuard implements CanActivate {
     if (principal.scheme === 'api-key' && this.reflector.getAllAndOverride<boolean>(USER_TOKEN_ONLY, targets)) {
       throw new UserTokenRequiredError();
     }
-    request.principal = principal;
+    attachPrincipal(context, principal);
     return true;
   }
 
@@ -39,7 +38,7 @@ export class AuthGuard implements CanActivate {
     const authorization = (payload as { authorization?: unknown } | null)?.authorization;
     const principal = await this.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined);
     if (typeof payload !== 'object' || payload === null) throw new AuthenticationFailedError('malformed');
-    messagePrincipals.set(payload, principal);
+    attachPrincipal(context, principal);
     return true;
   }
 }

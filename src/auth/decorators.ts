@@ -1,6 +1,9 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { messagePrincipals, Principal } from './principal';
+import { Principal } from './principal';
+import { principalOf } from './principal-context';
+
+export { principalOf };
 
 export const IS_PUBLIC = 'auth:isPublic';
 export const USER_TOKEN_ONLY = 'auth:userTokenOnly';
@@ -44,10 +47,7 @@ export function Authenticated(options: { userTokenOnly?: boolean } = {}): Method
 
 /** The authenticated caller, set by the global guard. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const principal =
-    context.getType() === 'rpc'
-      ? messagePrincipals.get(context.switchToRpc().getData<object>())
-      : context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+  const principal = principalOf(context);
   if (!principal) throw new Error('CurrentPrincipal used on a handler the auth guard did not authenticate');
   return principal;
 });

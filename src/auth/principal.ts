@@ -10,8 +10,8 @@ export interface Principal {
   scopes: string[];
 }
 
-/** Who sent a message, keyed by its payload object (messages have no request to hang it on). */
-export const messagePrincipals = new WeakMap<object, Principal>();
+/** How answers and listings show a key, `sk-<prefix>`: the form of {@link Principal.apiKeyPrefix}. */
+export { displayPrefix } from './api-key.format';
 
 /** The kinds of bearer credential, told apart by shape alone (docs/API.md §2). */
 export type CredentialKind = 'api-key' | 'jwt' | 'opaque';

@@ -10,7 +10,7 @@ describe('loadConfig', () => {
     expect(config.oidc.issuerUrl).toBeUndefined();
     expect(config.oidc.jwksCacheMaxAgeS).toBe(600);
     expect(config.sessions).toEqual({
-      minDurationS: 60,
+      minDurationS: 300,
       maxDurationS: 86_400,
       pingTimeoutMs: 30_000,
       sweepIntervalS: 60,

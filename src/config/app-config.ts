@@ -118,7 +118,8 @@ function list(env: Env, name: string): string[] {
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
-  const minDurationS = int(env, 'SESSION_MIN_DURATION_S', 60, 1, 31_536_000);
+  // 300: the chain refuses shorter sessions (SessionTooShort), docs/API.md §7.
+  const minDurationS = int(env, 'SESSION_MIN_DURATION_S', 300, 1, 31_536_000);
   const maxDurationS = int(env, 'SESSION_MAX_DURATION_S', 86_400, 1, 31_536_000);
   if (maxDurationS < minDurationS) {
     fail('SESSION_MAX_DURATION_S', `a value >= SESSION_MIN_DURATION_S (${minDurationS})`, String(maxDurationS));

@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from './database-endpoint';
-import { dataSourceOptions, runMigrations } from './data-source-options';
+import { dataSourceOptions, type Entities, runMigrations } from './data-source-options';
 
 @Global()
 @Module({})
@@ -27,8 +27,11 @@ class DatabaseEndpointModule {
 /** TypeORM on PostgreSQL (or the embedded PGlite server), migrated at start, never synchronized. */
 @Module({})
 export class DatabaseModule {
-  /** `attachToRunning`: the CLI uses a running gateway's embedded server instead of opening its files. */
-  static forRoot(options: { attachToRunning?: boolean } = {}): DynamicModule {
+  /**
+   * `entities`: every room's tables (src/entities.ts). `attachToRunning`: the CLI uses a
+   * running gateway's embedded server instead of opening its files.
+   */
+  static forRoot(options: { entities: Entities; attachToRunning?: boolean }): DynamicModule {
     return {
       module: DatabaseModule,
       global: true,
@@ -36,7 +39,8 @@ export class DatabaseModule {
         DatabaseEndpointModule.forRoot(options.attachToRunning === true),
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG, DatabaseEndpoint],
-          useFactory: (config: AppConfig, endpoint: DatabaseEndpoint) => dataSourceOptions(endpoint.url, config.database.poolSize),
+          useFactory: (config: AppConfig, endpoint: DatabaseEndpoint) =>
+            dataSourceOptions(endpoint.url, config.database.poolSize, options.entities),
           dataSourceFactory: async (dataSourceOptions) => {
             const dataSource = await new DataSource(dataSourceOptions!).initialize();
             await runMigrations(dataSource);

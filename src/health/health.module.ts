@@ -2,10 +2,11 @@ import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
 import { Readiness } from './readiness';
 
 @Global()
-@Module({ controllers: [HealthController], providers: [Readiness], exports: [Readiness] })
+@Module({ controllers: [HealthController, MetricsController], providers: [Readiness], exports: [Readiness] })
 export class HealthModule implements OnModuleInit {
   constructor(
     private readonly readiness: Readiness,

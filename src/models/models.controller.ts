@@ -1,5 +1,5 @@
 import { applyDecorators, Controller, Get, Param } from '@nestjs/common';
-import { RateLimited } from '../common/rate-limited';
+import { RateLimited } from '../rate-limit/rate-limited';
 import {
   ApiBadGatewayResponse,
   ApiConflictResponse,

@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import { RateLimited } from '../common/rate-limited';
+import { RateLimited } from '../rate-limit/rate-limited';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { validateInput } from '../common/validation/api-validation.pipe';
 import { AuthorizedMessage } from '../common/messaging/authorized-message.dto';

@@ -62,6 +62,7 @@ export interface OpenByModelOptions {
   /** Seconds. */
   sessionDuration: number;
   directPayment: boolean;
+  /** The gateway's own failover, as the caller asked; the node is always sent false. */
   failover: boolean;
 }
 
@@ -70,5 +71,9 @@ export interface OpenByBidOptions {
   sessionDuration: number;
 }
 
-/** What one probe of a session found. */
-export type PingResult = { kind: 'alive' } | { kind: 'dead'; reason: string } | { kind: 'expired' } | { kind: 'timeout' };
+/**
+ * What one probe of a session found. `busy`: the model backend is rate limited or
+ * unavailable (the node passed its 429/503 through); the session itself is fine.
+ */
+export type PingResult =
+  { kind: 'alive' } | { kind: 'dead'; reason: string } | { kind: 'expired' } | { kind: 'timeout' } | { kind: 'busy' };

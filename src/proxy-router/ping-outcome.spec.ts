@@ -1,4 +1,4 @@
-import { firstDataPayload, pingFailure, pingFromBody, pingFromEvent } from './ping-outcome';
+import { firstDataPayload, isBackendBusy, pingFailure, pingFromBody, pingFromEvent } from './ping-outcome';
 
 describe('ping outcome', () => {
   it('finds the first complete data line, across chunk boundaries and CRLF', () => {
@@ -25,5 +25,17 @@ describe('ping outcome', () => {
       kind: 'dead',
       reason: 'the node or the provider failed (HTTP 502)',
     });
+  });
+
+  it("reads the backend's passed-through 429/503 as busy, and nothing else", () => {
+    const passedThrough = (status: number) =>
+      JSON.stringify({ providerModelError: { error: { message: 'slow down' } }, statusCode: status });
+    expect(isBackendBusy(429, passedThrough(429))).toBe(true);
+    expect(isBackendBusy(503, passedThrough(503))).toBe(true);
+    expect(isBackendBusy(400, passedThrough(400))).toBe(false); // the backend refused the request itself
+    expect(isBackendBusy(500, passedThrough(500))).toBe(false);
+    expect(isBackendBusy(503, '{"error":"service unavailable"}')).toBe(false); // not the backend's answer
+    expect(isBackendBusy(429, '<html>Too Many Requests</html>')).toBe(false);
+    expect(isBackendBusy(429, '{"providerModelError":"text"}')).toBe(false);
   });
 });

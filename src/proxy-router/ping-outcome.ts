@@ -20,6 +20,19 @@ export function firstDataPayload(buffer: string): string | undefined {
   return undefined;
 }
 
+const BUSY_STATUSES: readonly number[] = [429, 503];
+
+/**
+ * The node (v7.8+) passes the model backend's 429/503 through as
+ * `{"providerModelError": {…}, "statusCode": N}`: the backend is busy, the session is not
+ * dead (docs/API.md §12). A bare 429/503 without that marker is not the backend's.
+ */
+export function isBackendBusy(status: number, text: string): boolean {
+  if (!BUSY_STATUSES.includes(status)) return false;
+  const body = parsedOrUndefined(text);
+  return isWireObject(body) && isWireObject(body.providerModelError);
+}
+
 /** The node's answer was an error: an HTTP status, or an error event inside the stream. */
 export function pingFailure(message: string, status: number | 'stream'): PingResult {
   switch (classifyNodeMessage(message)) {

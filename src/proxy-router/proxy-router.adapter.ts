@@ -92,7 +92,9 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
   }
 
   openSessionByModel(modelId: string, options: OpenByModelOptions): Promise<string> {
-    const body = { sessionDuration: options.sessionDuration, directPayment: options.directPayment, failover: options.failover };
+    // The node's own failover would replace the session behind the gateway's back: it is
+    // always off; the caller's flag means the gateway's failover (docs/API.md §5).
+    const body = { sessionDuration: options.sessionDuration, directPayment: options.directPayment, failover: false };
     return this.open(post('openModel', NodePaths.openByModel(modelId), body));
   }
 

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { ProviderTimeoutError, ProviderUnreachableError, ProviderUpstreamError } from './errors';
-import { eventErrorText, firstDataPayload, pingFailure, pingFromBody, pingFromEvent } from './ping-outcome';
+import { eventErrorText, firstDataPayload, isBackendBusy, pingFailure, pingFromBody, pingFromEvent } from './ping-outcome';
 import type { ProxyRouterClient } from './proxy-router.client';
 import { NodePaths } from './proxy-router.paths';
 import { errorMessageFromBody } from './proxy-router.wire';
@@ -91,6 +91,7 @@ export class SessionPing {
     this.logger.warn({ operation: 'chat', status, error: this.redaction.scrub(message) }, 'proxy-router ping answered with an error');
     // Refused credentials are the gateway's misconfiguration, not the session's death.
     if (status === 401 || status === 403) throw new ProviderUpstreamError("proxy-router refused the gateway's credentials");
+    if (isBackendBusy(status, text)) return { kind: 'busy' };
     return pingFailure(message, status);
   }
 

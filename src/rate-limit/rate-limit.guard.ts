@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../common/errors';
-import { RATE_LIMITED } from '../common/rate-limited';
-import { messagePrincipals, Principal } from '../auth/principal';
+import { RATE_LIMITED } from './rate-limited';
+import { principalOf } from '../auth/decorators';
 import { Metrics } from '../metrics/metrics';
 import { RateLimiter } from './rate-limiter';
 
@@ -40,9 +40,4 @@ export class RateLimitGuard implements CanActivate {
     }
     throw new RateLimitedError(decision.retryAfterS);
   }
-}
-
-function principalOf(context: ExecutionContext): Principal | undefined {
-  if (context.getType() === 'rpc') return messagePrincipals.get(context.switchToRpc().getData<object>());
-  return context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import { RateLimited } from '../common/rate-limited';
+import { RateLimited } from '../rate-limit/rate-limited';
 import {
   ApiBadGatewayResponse,
   ApiBody,
@@ -148,7 +148,7 @@ export class SessionController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Probe your session with a one-token chat completion',
-    description: 'alive, dead (closed), expired, timeout (left open) or no_session.',
+    description: 'alive, dead (closed), expired, timeout or busy (both left open), or no_session.',
   })
   @ApiOkResponse({ type: PingResponseDto })
   @ApiConflictResponse({

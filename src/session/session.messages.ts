@@ -1,5 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
-import { RateLimited } from '../common/rate-limited';
+import { RateLimited } from '../rate-limit/rate-limited';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { CurrentPrincipal } from '../auth/decorators';
 import { Principal } from '../auth/principal';

@@ -1,4 +1,4 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { type INestApplicationContext, Module, OnModuleInit } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics';
 import { AuthCoreModule } from '../auth/auth.module';
 import { ModelsModule } from '../models/models.module';
@@ -42,4 +42,12 @@ export class SessionModule implements OnModuleInit {
     this.metrics.sourceSessionCounts(() => this.sessions.countByStatus());
     this.metrics.sourceUnmatchedWalletSessions(() => this.sweeper.unmatchedWalletSessions);
   }
+}
+
+/**
+ * The opens still running on this instance, for the shutdown: it gives them a bounded time
+ * to be recorded (docs/API.md §8). The one way into the opener from outside this room.
+ */
+export function runningOpens(app: INestApplicationContext): Promise<unknown>[] {
+  return app.get(SessionOpener).running;
 }

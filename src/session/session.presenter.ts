@@ -41,6 +41,7 @@ const PING_MESSAGES = {
   dead: 'Session is dead and has been closed',
   expired: 'Session is expired and has been marked as inactive',
   timeout: 'No answer within the ping timeout; the session was left open',
+  busy: 'The provider is busy; the session was left open',
   no_session: 'No active session found for this API key',
 } as const;
 

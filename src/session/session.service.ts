@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { ApiKeyService } from '../auth/api-key.service';
-import { displayPrefix } from '../auth/api-key.format';
-import { Principal } from '../auth/principal';
+import { displayPrefix, Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ModelCatalog } from '../models/model-catalog';
 import { NodeAdapter } from '../proxy-router/node.adapter';
@@ -27,7 +26,7 @@ export interface BidSessionRequest {
 }
 
 export type PingOutcome =
-  | { status: 'alive' | 'expired' | 'timeout'; session: Session }
+  | { status: 'alive' | 'expired' | 'timeout' | 'busy'; session: Session }
   | { status: 'dead'; session: Session; reason: string }
   | { status: 'no_session' };
 
@@ -131,7 +130,7 @@ export class SessionService {
     }
     if (await this.expireIfPast(session)) return { status: 'expired', session };
     const result = await this.adapter.ping(session.chainSessionId!, this.config.sessions.pingTimeoutMs);
-    if (result.kind === 'alive' || result.kind === 'timeout') return { status: result.kind, session };
+    if (result.kind === 'alive' || result.kind === 'timeout' || result.kind === 'busy') return { status: result.kind, session };
     if (result.kind === 'expired') {
       await this.markExpired(session);
       return { status: 'expired', session };

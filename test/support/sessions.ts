@@ -83,7 +83,7 @@ export interface CurrentSessionBody {
 }
 
 export interface PingBody {
-  status: 'alive' | 'dead' | 'expired' | 'timeout' | 'no_session';
+  status: 'alive' | 'dead' | 'expired' | 'timeout' | 'busy' | 'no_session';
   message: string;
   session_id?: string;
   success: boolean;

@@ -44,7 +44,7 @@ export class BidSessionQueryDto {
 
 export class ModelSessionBodyDto {
   @ApiPropertyOptional({
-    description: 'Seconds, from SESSION_MIN_DURATION_S (60) to SESSION_MAX_DURATION_S (86400); default 3600',
+    description: 'Seconds, from SESSION_MIN_DURATION_S (300) to SESSION_MAX_DURATION_S (86400); default 3600',
     example: 3600,
     type: Integer(),
   })
@@ -55,14 +55,18 @@ export class ModelSessionBodyDto {
   @BoolField({ optional: true })
   directPayment?: boolean;
 
-  @ApiPropertyOptional({ description: 'Passed to the node', example: false, default: false })
+  @ApiPropertyOptional({
+    description: "Recorded on the session (the gateway's own failover); the node is always sent false",
+    example: false,
+    default: false,
+  })
   @BoolField({ optional: true })
   failover?: boolean;
 }
 
 export class BidSessionBodyDto {
   @ApiPropertyOptional({
-    description: 'Seconds, from SESSION_MIN_DURATION_S (60) to SESSION_MAX_DURATION_S (86400); default 3600',
+    description: 'Seconds, from SESSION_MIN_DURATION_S (300) to SESSION_MAX_DURATION_S (86400); default 3600',
     example: 3600,
     type: Integer(),
   })

@@ -40,7 +40,7 @@ export class CurrentSessionDto {
 }
 
 export class PingResponseDto {
-  @ApiProperty({ enum: ['alive', 'dead', 'expired', 'timeout', 'no_session'], example: 'alive' }) status: string;
+  @ApiProperty({ enum: ['alive', 'dead', 'expired', 'timeout', 'busy', 'no_session'], example: 'alive' }) status: string;
   @ApiProperty({ example: 'Session is alive' }) message: string;
   @ApiProperty({ required: false, example: SESSION_ID }) session_id?: string;
   @ApiProperty({ example: true }) success: boolean;

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { detailExample } from './openapi';
+import { detailExample } from '../common/openapi';
 
 export const RATE_LIMITED = 'rateLimited';
 

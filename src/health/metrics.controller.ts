@@ -5,13 +5,17 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/decorators';
 import { AuthenticationFailedError } from '../auth/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Metrics } from './metrics';
+import { Metrics } from '../metrics/metrics';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-/** Prometheus text at /metrics: open, or `Bearer <METRICS_TOKEN>` when that is set. */
+/**
+ * Prometheus text at /metrics: open, or `Bearer <METRICS_TOKEN>` when that is set. Served
+ * by the health room beside /health: every room records into metrics, so metrics itself
+ * can depend on none of them (auth among them).
+ */
 @ApiExcludeController()
 @Public()
 @Controller('metrics')
