@@ -19,9 +19,9 @@ import * as ts from 'typescript';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import { Authenticated, CurrentPrincipal } from '../src/auth/decorators';
 import type { Principal } from '../src/auth/principal';
-import { LOCAL_ISSUER, UserService } from '../src/auth/user.service';
 import { bearer, client, startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { aKey, aKeyHolder } from './support/kit';
 
 /** Accepts every scheme and tells who called: proof that a CLI key authenticates. */
 @Authenticated()
@@ -101,9 +101,8 @@ describe('CLI without an identity provider (e2e)', () => {
 
   /** A supporting key of a local user, made in-process: only the keys a test is about come from the CLI. */
   async function aLocalKey(user: string, name?: string): Promise<{ id: string; key: string; key_prefix: string }> {
-    const owner = await running().app.get(UserService).resolve(LOCAL_ISSUER, user);
-    const { apiKey, key } = await running().app.get(ApiKeyService).create(owner.id, name);
-    return { id: apiKey.id, key, key_prefix: key.split('.')[0] };
+    const made = await aKey(running(), { holder: await aKeyHolder(running(), user), name });
+    return { id: made.id, key: made.key, key_prefix: made.prefix };
   }
 
   function running(): TestApp {

@@ -4,9 +4,8 @@
  * gateway process keeps running. HTTP never depends on NATS; readiness lists it (never
  * critical); messages flow again once it is back, without restarting the app.
  */
-import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
-import { client, startTestApp, type TestApp } from './support/app';
+import { client, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   gatewayClient,
@@ -18,7 +17,7 @@ import {
   untilAnswered,
   waitForNatsStatus,
 } from './support/nats';
-import { aKey, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, type TestKey } from './support/sessions';
+import { aKey, gatewayEnv, openableModels, sessionApi, SIMULATOR, startGateway, type TestKey } from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -46,7 +45,7 @@ describe('NATS outages (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('messaging_outage');
-    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-outage-e2e' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'messaging-outage-e2e' });
     nats = await natsServer(); // a free port, nothing listening on it yet
   });
 
@@ -61,7 +60,7 @@ describe('NATS outages (e2e)', () => {
   it('starts with NATS down: HTTP serves, readiness 200 lists nats as down', async () => {
     expect(nats.running).toBe(false);
     const started = Date.now();
-    gateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }));
+    gateway = await startGateway(gatewayEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }));
     expect(Date.now() - started).toBeLessThan(15_000);
     call = client(gateway.url);
     api = sessionApi(gateway.url);

@@ -16,7 +16,7 @@ import { Public } from '../src/auth/decorators';
 import { SessionGatewayError } from '../src/client/session-gateway.client';
 import { bearer, client, type JsonResponse, oidcEnv, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { createKeys, SIM_PASSWORD, SIM_USER, type TestKey } from './support/instances';
+import { SIMULATOR, someKeys, type TestKey } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { loginForTokens, testIssuer } from './support/oidc';
 import { freePort } from './support/process';
@@ -65,9 +65,8 @@ describe('rate limits and the edge (e2e)', () => {
   /** RATE_LIMIT_PER_MIN=3, no Redis, TCP messages, OIDC; no CORS, TRUST_PROXY false; the address probe. */
   let plain: TestApp;
   let plainTcpPort: number;
-  let labels = 0;
 
-  const keysOf = async (app: TestApp, count: number): Promise<TestKey[]> => createKeys(app, `limits-${process.pid}-${++labels}`, count);
+  const keysOf = async (app: TestApp, count: number): Promise<TestKey[]> => someKeys(app, count);
   const issuer = testIssuer();
   const userToken = async (username: string): Promise<string> =>
     (
@@ -89,14 +88,14 @@ describe('rate limits and the edge (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('ops_limits');
-    sim = await startSimulator({ username: SIM_USER, password: SIM_PASSWORD, seed: 'ops-limits' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'ops-limits' });
     plainTcpPort = await freePort();
     plain = await start(
       {
         ...oidcEnv(),
         PROXY_ROUTER_URL: sim.url,
-        PROXY_ROUTER_USERNAME: SIM_USER,
-        PROXY_ROUTER_PASSWORD: SIM_PASSWORD,
+        PROXY_ROUTER_USERNAME: SIMULATOR.username,
+        PROXY_ROUTER_PASSWORD: SIMULATOR.password,
         MICROSERVICE_HOST: '127.0.0.1',
         MICROSERVICE_PORT: String(plainTcpPort),
       },
