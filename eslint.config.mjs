@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'bench/*.js', 'dev/oidc/*.mjs', 'test/fixtures/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'dev/oidc/*.mjs', 'test/fixtures/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node, ...globals.jest },
@@ -36,7 +36,7 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript (bench, dev issuer, fixtures) has no types to check.
+    // Plain JavaScript (dev issuer, fixtures) has no types to check.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     // CommonJS scripts run by node as they are.

@@ -4,17 +4,16 @@
  * APP_INTERCEPTOR that records the messages it handled, so a reply can be attributed to
  * the instance that produced it.
  */
-import { openableModels } from './support/instances';
 import type { CallHandler, DynamicModule, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsContext } from '@nestjs/microservices';
 import { connect, createInbox, JSONCodec } from 'nats';
 import type { Observable } from 'rxjs';
 import { type Simulator, startSimulator } from '../dev/simulator';
-import { startTestApp, type TestApp } from './support/app';
+import { type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { gatewayClient, type GatewayClientHandle, type NatsServer, startNatsServer, waitForNatsStatus } from './support/nats';
-import { aKey, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground, type TestKey } from './support/sessions';
+import { aKey, gatewayEnv, openableModels, sessionApi, settleBackground, SIMULATOR, startGateway, type TestKey } from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -60,11 +59,11 @@ describe('two instances in one queue group (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('messaging_instances');
-    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-instances-e2e' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'messaging-instances-e2e' });
     nats = await startNatsServer();
     for (let i = 0; i < 2; i++) {
       const recorder = handledMessages();
-      const gateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }), {
+      const gateway = await startGateway(gatewayEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }), {
         extraImports: [recorder.module],
       });
       gateways.push(gateway);

@@ -7,11 +7,10 @@
  * The NATS server is this file's own (see test/support/nats.ts): on the shared one, another
  * test file's gateway in the same queue group could answer our requests.
  */
-import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import type { ValidationIssue } from '../src/common/errors';
-import { client, startTestApp, type TestApp } from './support/app';
+import { client, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   gatewayClient,
@@ -28,17 +27,18 @@ import {
   aKey,
   chainNow,
   chainTime,
+  gatewayEnv,
   HEX32,
   onNextOpen,
-  SIM_PASSWORD,
-  SIM_USERNAME,
+  openableModels,
   sessionApi,
-  sessionEnv,
   settleBackground,
+  SIMULATOR,
+  startGateway,
   type TestKey,
   totalCalls,
   waitFor,
-} from './support/sessions';
+} from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -75,9 +75,9 @@ describe('internal interface over NATS (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('messaging_nats');
-    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-nats-e2e' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'messaging-nats-e2e' });
     nats = await startNatsServer();
-    gateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }));
+    gateway = await startGateway(gatewayEnv(db, sim, { NATS_URL: nats.url, LOG_LEVEL: 'warn' }));
     await settleBackground(gateway);
     await waitForNatsStatus(gateway.url, 'up');
     typed = await gatewayClient({ transport: 'nats', url: nats.url, timeoutMs: 15_000 });

@@ -3,14 +3,13 @@
  * on MICROSERVICE_HOST:MICROSERVICE_PORT. The same core e2e as over NATS, through the typed
  * client's TCP transport.
  */
-import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import type { ValidationIssue } from '../src/common/errors';
-import { client, startTestApp, type TestApp } from './support/app';
+import { client, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { gatewayClient, type GatewayClientHandle, gatewayError } from './support/nats';
 import { freePort } from './support/process';
-import { aKey, HEX32, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground, totalCalls } from './support/sessions';
+import { aKey, gatewayEnv, HEX32, openableModels, sessionApi, settleBackground, SIMULATOR, startGateway, totalCalls } from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -24,10 +23,10 @@ describe('internal interface over TCP (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('messaging_tcp');
-    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'messaging-tcp-e2e' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'messaging-tcp-e2e' });
     port = await freePort();
-    gateway = await startTestApp(
-      sessionEnv(db, sim, { MICROSERVICE_HOST: '127.0.0.1', MICROSERVICE_PORT: String(port), LOG_LEVEL: 'warn' }),
+    gateway = await startGateway(
+      gatewayEnv(db, sim, { MICROSERVICE_HOST: '127.0.0.1', MICROSERVICE_PORT: String(port), LOG_LEVEL: 'warn' }),
     );
     await settleBackground(gateway);
     typed = await gatewayClient({ transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 15_000 });

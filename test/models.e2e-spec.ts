@@ -5,16 +5,13 @@
  */
 import type { DynamicModule } from '@nestjs/common';
 import { type Simulator, startSimulator } from '../dev/simulator';
-import { ApiKeyService } from '../src/auth/api-key.service';
-import { UserService } from '../src/auth/user.service';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
-import { bearer, client, type JsonResponse, startTestApp, type TestApp } from './support/app';
+import { client, type JsonResponse, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
+import { aKey, gatewayEnv, SIMULATOR, startGateway } from './support/kit';
 
 jest.setTimeout(60_000);
 
-const USER = 'gateway';
-const PASSWORD = 'models-e2e-pr-password-41c2';
 const PAGE_SIZE = 10;
 const UNKNOWN_ID = `0x${'cd'.repeat(32)}`;
 
@@ -51,17 +48,14 @@ const responses: string[] = [];
 const apps: TestApp[] = [];
 
 async function aGateway(db: TestDatabase, env: Record<string, string>): Promise<TestApp> {
-  const app = await startTestApp({ DATABASE_URL: db.url, ...env }, { extraImports: [smallPages] });
+  const app = await startGateway({ DATABASE_URL: db.url, ...env }, { extraImports: [smallPages] });
   apps.push(app);
   return app;
 }
 
-const simulatorEnv = (sim: Simulator, ttl = '60'): Record<string, string> => ({
-  PROXY_ROUTER_URL: sim.url,
-  PROXY_ROUTER_USERNAME: USER,
-  PROXY_ROUTER_PASSWORD: PASSWORD,
-  MODELS_CACHE_TTL_S: ttl,
-});
+/** The gateway's own defaults (timeouts, no identity provider), every log line kept. */
+const simulatorEnv = (db: TestDatabase, sim: Simulator): Record<string, string> =>
+  gatewayEnv(db, sim, { MODELS_CACHE_TTL_S: '60', LOG_LEVEL: 'debug' }, { testSettings: false });
 
 /** A client that records what it receives. */
 function recordingClient(app: TestApp) {
@@ -73,11 +67,6 @@ function recordingClient(app: TestApp) {
   };
 }
 
-async function anApiKey(app: TestApp, name: string): Promise<string> {
-  const user = await app.app.get(UserService).resolve('local', name);
-  return (await app.app.get(ApiKeyService).create(user.id, 'models-e2e')).key;
-}
-
 describe('model routes (e2e)', () => {
   let db: TestDatabase;
   let sim: Simulator;
@@ -87,10 +76,10 @@ describe('model routes (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('models');
-    sim = await startSimulator({ username: USER, password: PASSWORD, seed: 'models-e2e' });
-    gateway = await aGateway(db, simulatorEnv(sim));
+    sim = await startSimulator({ ...SIMULATOR, seed: 'models-e2e' });
+    gateway = await aGateway(db, simulatorEnv(db, sim));
     get = recordingClient(gateway);
-    auth = bearer(await anApiKey(gateway, 'models-user'));
+    auth = (await aKey(gateway)).auth;
   });
   afterAll(async () => {
     for (const app of apps) await app.close();
@@ -210,8 +199,8 @@ describe('model routes (e2e)', () => {
     let coldGet: ReturnType<typeof recordingClient>;
 
     beforeAll(async () => {
-      coldSim = await startSimulator({ username: USER, password: PASSWORD, seed: 'models-e2e-cold' });
-      cold = await aGateway(db, simulatorEnv(coldSim));
+      coldSim = await startSimulator({ ...SIMULATOR, seed: 'models-e2e-cold' });
+      cold = await aGateway(db, simulatorEnv(db, coldSim));
       coldGet = recordingClient(cold);
     });
     afterAll(() => coldSim.stop());
@@ -270,9 +259,9 @@ describe('model routes (e2e)', () => {
       const logs = apps.map((app) => app.logs()).join('\n');
       expect(logs).toContain('proxy-router call got no answer'); // the outage above was logged…
       for (const text of [logs, ...responses]) {
-        expect(text).not.toContain(PASSWORD); // …without the secrets
+        expect(text).not.toContain(SIMULATOR.password); // …without the secrets
         expect(text).not.toMatch(/basic /i);
-        expect(text).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString('base64'));
+        expect(text).not.toContain(Buffer.from(`${SIMULATOR.username}:${SIMULATOR.password}`).toString('base64'));
       }
       expect(responses.join('\n')).not.toContain(sim.url);
     });

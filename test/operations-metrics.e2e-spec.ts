@@ -11,21 +11,21 @@ import type { DynamicModule } from '@nestjs/common';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import type { ProxyRouterAdapterOptions } from '../src/proxy-router/proxy-router.adapter';
-import { bearer, client, oidcEnv, startTestApp, type TestApp } from './support/app';
+import { bearer, client, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
-  api,
-  createKeys,
+  aKey,
   gatewayEnv,
   type NodeRelay,
   openableModels,
-  SIM_PASSWORD,
-  SIM_USER,
+  sessionApi,
+  settleBackground,
+  SIMULATOR,
+  startGateway,
   startNodeRelay,
   type TestKey,
-} from './support/instances';
+} from './support/kit';
 import { signJwt, testIssuer } from './support/oidc';
-import { settleBackground } from './support/sessions';
 
 jest.setTimeout(60_000);
 
@@ -87,16 +87,16 @@ describe('GET /metrics (e2e)', () => {
   let sim: Simulator;
   let relay: NodeRelay;
   let gateway: TestApp;
-  let http: ReturnType<typeof api>;
+  let http: ReturnType<typeof sessionApi>;
   let call: ReturnType<typeof client>;
   let models: string[];
-  let keyCount = 0;
   /** Every credential this file sends: none may appear in /metrics. */
-  const secrets = new Set<string>([SIM_PASSWORD, testIssuer().clientSecret, METRICS_TOKEN]);
+  const secrets = new Set<string>([SIMULATOR.password, testIssuer().clientSecret, METRICS_TOKEN]);
 
-  const aKey = async (): Promise<TestKey> => {
-    const [key] = await createKeys(gateway, `metrics-${process.pid}-${++keyCount}`, 1);
-    secrets.add(key.auth.slice('Bearer '.length));
+  /** A key whose secret the last test looks for in /metrics. */
+  const aWatchedKey = async (): Promise<TestKey> => {
+    const key = await aKey(gateway);
+    secrets.add(key.key);
     return key;
   };
   const scrapeText = async (base = gateway.url, auth?: string): Promise<string> => {
@@ -108,11 +108,10 @@ describe('GET /metrics (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('ops_metrics');
-    sim = await startSimulator({ username: SIM_USER, password: SIM_PASSWORD, seed: 'ops-metrics' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'ops-metrics' });
     relay = await startNodeRelay(sim.url);
-    gateway = await startTestApp(
-      gatewayEnv(db, relay.url, {
-        ...oidcEnv(),
+    gateway = await startGateway(
+      gatewayEnv(db, relay, {
         MODELS_CACHE_TTL_S: '0', // every GET /api/v1/models asks the node: one listModels call each
         RATE_LIMIT_PER_MIN: String(RATE_LIMIT),
         REDIS_URL: 'redis://127.0.0.1:6379',
@@ -120,7 +119,7 @@ describe('GET /metrics (e2e)', () => {
       { extraImports: [smallBreaker] },
     );
     await settleBackground(gateway);
-    http = api(gateway.url);
+    http = sessionApi(gateway.url);
     call = client(gateway.url);
     models = openableModels(sim);
   });
@@ -133,13 +132,13 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('lists every series of docs/API.md §8 with its labels (Prometheus text)', async () => {
-    const key = await aKey();
+    const key = await aWatchedKey();
     expect((await http.get('/health')).status).toBe(200);
     expect((await call('GET', '/api/v1/models', { auth: key.auth })).status).toBe(200);
-    expect((await http.createModel(key, models[0])).status).toBe(200);
+    expect((await http.createForModel(key, models[0])).status).toBe(200);
     expect((await call('GET', '/api/v1/models')).status).toBe(401);
     // Trip the limit of a fresh key (RATE_LIMIT_PER_MIN requests pass, the next is refused).
-    const limited = await aKey();
+    const limited = await aWatchedKey();
     await insideOneWindow();
     const statuses: number[] = [];
     for (let i = 0; i <= RATE_LIMIT; i++) statuses.push((await http.current(limited)).status);
@@ -192,7 +191,7 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('GET /api/v1/models moves the HTTP histogram of its route and the listModels call count', async () => {
-    const key = await aKey();
+    const key = await aWatchedKey();
     const route = { method: 'GET', route: '/api/v1/models', status: '200' };
     const listed = { operation: 'listModels', outcome: 'ok' };
     const before = await scrape();
@@ -218,18 +217,18 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('a create counts opened, the same create again reused; gateway_sessions follows the database', async () => {
-    const key = await aKey();
+    const key = await aWatchedKey();
     const opens = (s: Sample[], outcome: string) => valueOf(s, 'gateway_session_opens_total', { outcome });
     const before = await scrape();
 
-    const first = await http.createModel(key, models[1]);
+    const first = await http.createForModel(key, models[1]);
     expect(first.status).toBe(200);
     expect(first.body.reused).toBe(false);
     const afterFirst = await scrape();
     expect(opens(afterFirst, 'opened') - opens(before, 'opened')).toBe(1);
     expect(opens(afterFirst, 'reused') - opens(before, 'reused')).toBe(0);
 
-    const second = await http.createModel(key, models[1]);
+    const second = await http.createForModel(key, models[1]);
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ reused: true, session_id: first.body.session_id });
     const afterSecond = await scrape();
@@ -273,7 +272,7 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('no credential sent to the gateway appears in /metrics, not even one in an unmatched URL', async () => {
-    const key = await aKey();
+    const key = await aWatchedKey();
     const inPath = `sk-Pa7hSecr.${'x'.repeat(40)}`;
     secrets.add(inPath);
     await call('GET', `/api/v1/nothing-here/${encodeURIComponent(inPath)}?api_key=${encodeURIComponent(key.auth)}`);
@@ -292,7 +291,7 @@ describe('GET /metrics (e2e)', () => {
 
   // Last: the node is down from here on, and the circuit stays open (halfOpenAfterMs 60 s).
   it('the circuit state goes 0 → 2 once the node is down and calls fail; the failures are counted by outcome', async () => {
-    const key = await aKey();
+    const key = await aWatchedKey();
     const before = await scrape();
     expect(valueOf(before, 'gateway_proxy_router_circuit_state')).toBe(0);
     await relay.down();
@@ -333,7 +332,7 @@ describe('GET /metrics with METRICS_TOKEN (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('ops_metrics_token');
-    gateway = await startTestApp({ DATABASE_URL: db.url, METRICS_TOKEN, LOG_LEVEL: 'warn' });
+    gateway = await startGateway({ DATABASE_URL: db.url, METRICS_TOKEN, LOG_LEVEL: 'warn' });
   });
   afterAll(async () => {
     await gateway?.close();

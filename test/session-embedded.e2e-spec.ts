@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { bearer } from './support/app';
 import { ensureBuilt, freePort, ROOT, spawnNode, type Spawned, waitForHttp } from './support/process';
-import { chainTime, HEX32, onChain, sessionApi } from './support/sessions';
+import { chainTime, HEX32, onChain, sessionApi } from './support/kit';
 
 jest.setTimeout(60_000);
 

@@ -10,21 +10,22 @@ import { type Simulator, startSimulator } from '../dev/simulator';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import type { ProxyRouterAdapterOptions } from '../src/proxy-router/proxy-router.adapter';
 import { SessionSweeper } from '../src/session/session-sweeper';
-import { startTestApp, type TestApp } from './support/app';
+import type { TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
-  api,
-  createKeys,
+  aKey,
   gatewayEnv,
   liveCount,
   type NodeRelay,
   openableModels,
   rowsOf,
-  SIM_PASSWORD,
-  SIM_USER,
+  sessionApi,
+  SIMULATOR,
+  someKeys,
+  startGateway,
   startNodeRelay,
-  type TestKey,
-} from './support/instances';
+  waitFor,
+} from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -44,7 +45,7 @@ describe('session faults (e2e)', () => {
   let sim: Simulator;
   let relay: NodeRelay;
   let gateway: TestApp;
-  let http: ReturnType<typeof api>;
+  let http: ReturnType<typeof sessionApi>;
   let models: string[];
   let modelX: string;
   let modelY: string;
@@ -57,16 +58,15 @@ describe('session faults (e2e)', () => {
       'SELECT id, api_key_id, status, chain_session_id, model_id, closed_at, failure_reason, updated_at FROM sessions ORDER BY id',
     );
   const withoutUpdatedAt = <T extends { updated_at: Date }>(rows: T[]) => rows.map(({ updated_at: _, ...rest }) => rest);
-  const aKey = async (label: string): Promise<TestKey> => (await createKeys(gateway, label, 1))[0];
 
   beforeAll(async () => {
     db = await createTestDatabase('session_faults');
-    sim = await startSimulator({ username: SIM_USER, password: SIM_PASSWORD, seed: 'session-faults' });
+    sim = await startSimulator({ ...SIMULATOR, seed: 'session-faults' });
     relay = await startNodeRelay(sim.url);
-    gateway = await startTestApp(gatewayEnv(db, relay.url, { SESSION_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS) }), {
+    gateway = await startGateway(gatewayEnv(db, relay, { SESSION_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS) }), {
       extraImports: [quickCircuit],
     });
-    http = api(gateway.url);
+    http = sessionApi(gateway.url);
     models = openableModels(sim);
     [modelX, modelY] = models;
   });
@@ -85,17 +85,17 @@ describe('session faults (e2e)', () => {
   });
 
   it('an open answered with a 500 → 502; nothing live is left for the key; the next create works', async () => {
-    const key = await aKey('open500');
+    const key = await aKey(gateway);
     sim.control.failNext('openModel', { status: 500, error: 'simulated failure' });
 
-    const failed = await http.createModel(key, modelX);
+    const failed = await http.createForModel(key, modelX);
     expect(failed.status).toBe(502);
     expect(typeof failed.body.detail).toBe('string');
     expect(await liveCount(db, key.id)).toBe(0);
     expect((await rowsOf(db, key.id)).map((r) => r.status)).toEqual(['failed']);
     expect((await http.current(key)).status).toBe(404);
 
-    const next = await http.createModel(key, modelX);
+    const next = await http.createForModel(key, modelX);
     expect(next.status).toBe(200);
     expect(next.body).toMatchObject({ success: true, reused: false, model: modelX });
     expect(sim.counts().openModel).toBe(2);
@@ -107,15 +107,26 @@ describe('session faults (e2e)', () => {
   });
 
   it('an open that commits on chain but never answers → 504, then adopted within one sweep, never opened twice', async () => {
-    const key = await aKey('hang');
+    const key = await aKey(gateway);
     sim.control.hangNext('openModel', { commit: true });
     const before = new Set(sim.control.sessions().map((s) => s.id));
+    const from = relay.requests.length;
 
-    const started = Date.now();
-    const answer = await http.createModel(key, modelY);
+    const order: string[] = [];
+    const pending = http.createForModel(key, modelY).then((answer) => (order.push('open: unknown outcome'), answer));
+    await waitFor('the open to reach the node', () => sim.counts().openModel === 1);
+    // A call whose deadline is the node's read timeout (PROXY_ROUTER_TIMEOUT_MS), not the open's:
+    // another key's create whose read-back hangs once, then is retried.
+    sim.control.hangNext('session');
+    const other = await aKey(gateway);
+    const readBack = http.createForModel(other, modelX).then((answer) => (order.push('read-back timed out and retried'), answer));
+    const [answer, readBackAnswer] = await Promise.all([pending, readBack]);
     expect(answer.status).toBe(504);
     expect(answer.body).toEqual({ detail: UNKNOWN_OUTCOME });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(OPEN_TIMEOUT_MS - 100);
+    expect(readBackAnswer.status).toBe(200);
+    // The unknown outcome waited for the open's own, longer deadline (SESSION_OPEN_TIMEOUT_MS).
+    expect(order).toEqual(['read-back timed out and retried', 'open: unknown outcome']);
+    before.add(readBackAnswer.body.session_id);
     const onChain = sim.control.sessions().filter((s) => !before.has(s.id));
     expect(onChain).toHaveLength(1);
     expect(onChain[0]).toMatchObject({ modelId: modelY, closedAt: 0n });
@@ -128,21 +139,21 @@ describe('session faults (e2e)', () => {
     expect(current.body).toMatchObject({ status: 'active', session_id: onChain[0].id, model: modelY });
     const rows = await rowsOf(db, key.id);
     expect(rows.map((r) => [r.status, r.chain_session_id])).toEqual([['active', onChain[0].id]]);
-    expect(sim.counts().openModel).toBe(1);
+    expect(opensOf(modelY, from)).toBe(1);
 
     // Retrying the create is now a reuse: still one open.
-    const retry = await http.createModel(key, modelY);
+    const retry = await http.createForModel(key, modelY);
     expect(retry.status).toBe(200);
     expect(retry.body).toMatchObject({ session_id: onChain[0].id, reused: true });
-    expect(sim.counts().openModel).toBe(1);
+    expect(opensOf(modelY, from)).toBe(1);
   });
 
   it('a session the node cannot report right after the open is answered without expires_at, then filled in by a sweep', async () => {
-    const key = await aKey('readback');
+    const key = await aKey(gateway);
     // The read-back (and its two retries) fail; the open itself succeeded.
     sim.control.failNext('session', { times: 3, status: 500, error: 'simulated failure' });
 
-    const created = await http.createModel(key, modelX);
+    const created = await http.createForModel(key, modelX);
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ success: true, expires_at: null });
     const onChain = sim.control.getSession(created.body.session_id)!;
@@ -156,8 +167,8 @@ describe('session faults (e2e)', () => {
   });
 
   it('a close answered with a 500 → 502 and the session stays active', async () => {
-    const key = await aKey('close500');
-    const created = await http.createModel(key, modelX);
+    const key = await aKey(gateway);
+    const created = await http.createForModel(key, modelX);
     expect(created.status).toBe(200);
     sim.control.failNext('close', { status: 500, error: 'simulated failure' });
 
@@ -178,7 +189,7 @@ describe('session faults (e2e)', () => {
   });
 
   it('a burst of opens for 20 keys in nonce-conflict mode: no open sent more than twice; a second round leaves one session per key', async () => {
-    const keys = await createKeys(gateway, 'nonce', 20);
+    const keys = await someKeys(gateway, 20);
     const targets = models.slice(0, 20);
     expect(new Set(targets).size).toBe(20);
     const from = relay.requests.length;
@@ -186,7 +197,7 @@ describe('session faults (e2e)', () => {
     sim.control.setLatency('openModel', 300);
     sim.control.setNonceConflict(1);
 
-    const first = await Promise.all(keys.map((key, i) => http.createModel(key, targets[i])));
+    const first = await Promise.all(keys.map((key, i) => http.createForModel(key, targets[i])));
     const succeeded = first.filter((a) => a.status === 200).length;
     console.log(
       `[nonce] first round: ${succeeded}/20 creates succeeded, statuses ${JSON.stringify(first.map((a) => a.status))}, ` +
@@ -200,7 +211,7 @@ describe('session faults (e2e)', () => {
 
     const retried = keys.map((key, i) => ({ key, model: targets[i] })).filter((_, i) => first[i].status !== 200);
     const secondFrom = relay.requests.length;
-    const second = await Promise.all(retried.map(({ key, model }) => http.createModel(key, model)));
+    const second = await Promise.all(retried.map(({ key, model }) => http.createForModel(key, model)));
     expect(second.map((a) => a.status)).toEqual(retried.map(() => 200));
 
     // Every key: exactly one live row, active, whose session is open at the simulator and
@@ -220,7 +231,7 @@ describe('session faults (e2e)', () => {
   });
 
   it('the same burst while another client of the wallet keeps writing: failed keys get 502, a second round gives each one session', async () => {
-    const keys = await createKeys(gateway, 'neighbour', 20);
+    const keys = await someKeys(gateway, 20);
     const targets = models.slice(0, 20);
     const before = new Set(sim.control.sessions().map((s) => s.id));
     sim.control.setLatency('openModel', 300);
@@ -229,7 +240,7 @@ describe('session faults (e2e)', () => {
     // Another client of the node's wallet (not the gateway) sends writes back to back: closes
     // of an unknown session, each holding the wallet's one nonce slot for the latency.
     let writing = true;
-    const authorization = `Basic ${Buffer.from(`${SIM_USER}:${SIM_PASSWORD}`).toString('base64')}`;
+    const authorization = `Basic ${Buffer.from(`${SIMULATOR.username}:${SIMULATOR.password}`).toString('base64')}`;
     const neighbour = (async () => {
       let sent = 0;
       while (writing) {
@@ -241,7 +252,7 @@ describe('session faults (e2e)', () => {
     await new Promise((r) => setTimeout(r, 50));
     const from = relay.requests.length;
 
-    const first = await Promise.all(keys.map((key, i) => http.createModel(key, targets[i])));
+    const first = await Promise.all(keys.map((key, i) => http.createForModel(key, targets[i])));
     writing = false;
     const neighbourWrites = await neighbour;
     const succeeded = first.filter((a) => a.status === 200).length;
@@ -259,7 +270,7 @@ describe('session faults (e2e)', () => {
 
     const retried = keys.map((key, i) => ({ key, model: targets[i] })).filter((_, i) => first[i].status !== 200);
     const secondFrom = relay.requests.length;
-    const second = await Promise.all(retried.map(({ key, model }) => http.createModel(key, model)));
+    const second = await Promise.all(retried.map(({ key, model }) => http.createForModel(key, model)));
     expect(second.map((a) => a.status)).toEqual(retried.map(() => 200));
     retried.forEach(({ model }) => expect(opensOf(model, secondFrom)).toBeLessThanOrEqual(2));
 
@@ -274,10 +285,10 @@ describe('session faults (e2e)', () => {
   });
 
   it('node down: create and ping → 503 with the session untouched; a sweep during the outage changes nothing', async () => {
-    const [held, fresh, closedByNode, stale] = await createKeys(gateway, 'outage', 4);
-    const session = await http.createModel(held, modelX);
+    const [held, fresh, closedByNode, stale] = await someKeys(gateway, 4);
+    const session = await http.createForModel(held, modelX);
     expect(session.status).toBe(200);
-    const gone = await http.createModel(closedByNode, modelX);
+    const gone = await http.createForModel(closedByNode, modelX);
     expect(gone.status).toBe(200);
     // Work a sweep would do if it could reach the node: a session the node closed, and a
     // stale intent whose open never reached the chain (older than SESSION_OPEN_TIMEOUT_MS plus
@@ -300,9 +311,9 @@ describe('session faults (e2e)', () => {
     sim.control.resetCounts();
 
     // Another target: the claim marks the old one replacing, the open is refused, it is active again.
-    const switched = await http.createModel(held, modelY);
+    const switched = await http.createForModel(held, modelY);
     expect(switched.status).toBe(503);
-    const first = await http.createModel(fresh, modelX);
+    const first = await http.createForModel(fresh, modelX);
     expect(first.status).toBe(503);
     const ping = await http.ping(held);
     expect(ping.status).toBe(503);

@@ -5,9 +5,9 @@
  * included. What the contract accepts (decimal-integer strings, "false") does open.
  */
 import { OPERATIONS, type OperationCounts, type Simulator, startSimulator } from '../dev/simulator';
-import { startTestApp, type TestApp } from './support/app';
+import { type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { aKey, type CreateBody, onChain, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground } from './support/sessions';
+import { aKey, type CreateBody, gatewayEnv, onChain, sessionApi, settleBackground, SIMULATOR, startGateway } from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -89,8 +89,8 @@ describe('session create input validation (e2e)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('session_validation');
-    sim = await startSimulator({ username: SIM_USERNAME, password: SIM_PASSWORD, seed: 'session-validation-e2e' });
-    gateway = await startTestApp(sessionEnv(db, sim));
+    sim = await startSimulator({ ...SIMULATOR, seed: 'session-validation-e2e' });
+    gateway = await startGateway(gatewayEnv(db, sim));
     await settleBackground(gateway);
     api = sessionApi(gateway.url);
   });

@@ -19,8 +19,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, type KeyLike } from 'jose';
+import { ROOT } from './process';
 
-const ISSUER_SCRIPT = path.resolve(__dirname, '../../dev/oidc/dev-issuer.mjs');
+const ISSUER_SCRIPT = path.resolve(ROOT, 'dev/oidc/dev-issuer.mjs');
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_KEEP_CHARS = 64 * 1024;

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
-export const ROOT = resolve(__dirname, '../..');
+/** The repository: two levels up from here, or three when run compiled from dist/test/support (the benchmarks). */
+export const ROOT = [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((dir) => existsSync(resolve(dir, 'package.json')))!;
 
 /**
  * Tests that run the built app (`node dist/...`): `npm test` builds first; a single file
@@ -32,9 +33,9 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a node script of the project with the given environment, capturing its output. */
-export function spawnNode(script: string, args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [resolve(ROOT, script), ...args], {
+/** Runs a node script of the project with the given environment (and options of node), capturing its output. */
+export function spawnNode(script: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Spawned {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, script), ...args], {
     cwd: ROOT,
     // MICROSERVICE_PORT 0: several gateways on one machine must not compete for the TCP port.
     env: { PATH: process.env.PATH ?? '', MICROSERVICE_PORT: '0', ...env },

@@ -7,12 +7,11 @@
 //     exactly one open may reach the node; the others are answered with the same session.
 //     Counted at the simulator and in gateway_session_opens_total by outcome.
 //
-// Run: npm run bench:creates   (builds, then this file against dist/)
-//      node bench/concurrent-creates.js --keys 100 --latency 1000 --pool 10 --rounds 3 --storm 200
+// Run: npm run bench:creates   (builds bench/ into dist/, then runs dist/bench/concurrent-creates.js)
+//      node dist/bench/concurrent-creates.js --keys 100 --latency 1000 --pool 10 --rounds 3 --storm 200
 //      (--in-process-simulator: the simulator in the bench's own process, as before)
-'use strict';
-const { performance } = require('node:perf_hooks');
-const { createKeys, createModelSession, flagArg, machine, median, numberArg, scrapeMetrics, startStack, target } = require('./support');
+import { performance } from 'node:perf_hooks';
+import { flagArg, machine, median, numberArg, run, scrapeMetrics, startStack, target } from './support';
 
 const K = numberArg('keys', 100);
 const L = numberArg('latency', 1000);
@@ -21,9 +20,9 @@ const ROUNDS = numberArg('rounds', 3);
 const STORM = numberArg('storm', 200);
 const IN_PROCESS_SIM = flagArg('in-process-simulator');
 
-const opens = (metrics, outcome) => metrics.get(`gateway_session_opens_total{outcome="${outcome}"}`) ?? 0;
+const opens = (metrics: Map<string, number>, outcome: string) => metrics.get(`gateway_session_opens_total{outcome="${outcome}"}`) ?? 0;
 
-async function main() {
+run(async () => {
   console.log(machine());
   console.log(
     `${K} distinct keys × open latency ${L} ms, DB_POOL_SIZE ${POOL}, ${ROUNDS} rounds; then ${STORM} concurrent creates for one key; ` +
@@ -35,24 +34,25 @@ async function main() {
     { simulatorProcess: !IN_PROCESS_SIM },
   );
   try {
-    const keys = await createKeys(stack.db.url, K * ROUNDS + 2, 'bench-creates');
+    const keys = await stack.keys(K * ROUNDS + 2);
     const [modelA] = stack.models;
+    const create = (key: (typeof keys)[number]) => stack.api.createForModel(key, modelA, { body: { sessionDuration: 3600 } });
     // Warm-up (models cache, connections) with a spare key, at no latency.
-    const warm = await createModelSession(stack.gateway.url, keys.pop(), modelA);
-    if (warm.status !== 200) throw new Error(`warm-up create failed: ${JSON.stringify(warm)}`);
-    const stormKey = keys.pop();
-    await stack.sim.control.setLatency('openModel', L);
+    const warm = await create(keys.pop()!);
+    if (warm.status !== 200) throw new Error(`warm-up create failed: ${JSON.stringify(warm.body)}`);
+    const stormKey = keys.pop()!;
+    await stack.sim.setLatency('openModel', L);
 
-    const rows = [];
-    const walls = [];
+    const rows: Record<string, unknown>[] = [];
+    const walls: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const batch = keys.slice(round * K, (round + 1) * K);
-      await stack.sim.control.resetCounts();
+      await stack.sim.resetCounts();
       const start = performance.now();
       const answers = await Promise.all(
         batch.map(async (key) => {
-          const answer = await createModelSession(stack.gateway.url, key, modelA);
-          return { ...answer, ms: performance.now() - start };
+          const answer = await create(key);
+          return { status: answer.status, body: answer.body, ms: performance.now() - start };
         }),
       );
       const wall = performance.now() - start;
@@ -76,16 +76,16 @@ async function main() {
     console.table(rows);
 
     // (b) the storm: one key, STORM creates at once.
-    await stack.sim.control.resetCounts();
+    await stack.sim.resetCounts();
     const before = await scrapeMetrics(stack.gateway.url);
     const start = performance.now();
-    const storm = await Promise.all(Array.from({ length: STORM }, () => createModelSession(stack.gateway.url, stormKey, modelA)));
+    const storm = await Promise.all(Array.from({ length: STORM }, () => create(stormKey)));
     const stormWall = performance.now() - start;
     const after = await scrapeMetrics(stack.gateway.url);
-    const statuses = {};
+    const statuses: Record<number, number> = {};
     for (const answer of storm) statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
     const sessionIds = new Set(storm.filter((a) => a.status === 200).map((a) => a.body.session_id));
-    const delta = (outcome) => opens(after, outcome) - opens(before, outcome);
+    const delta = (outcome: string) => opens(after, outcome) - opens(before, outcome);
     const stormRow = {
       'concurrent creates (one key)': STORM,
       'open latency L (ms)': L,
@@ -110,9 +110,4 @@ async function main() {
   } finally {
     await stack.stop();
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
 });

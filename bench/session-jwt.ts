@@ -6,70 +6,63 @@
 // the live session both credentials read.
 // Target (issue 7): JWT throughput ≥ 0.8 of the API key's.
 //
-// Run: npm run bench:jwt   (builds, then this file against dist/)
-//      node bench/session-jwt.js --connections 50 --duration 10 --rounds 3
-'use strict';
-const {
+// Run: npm run bench:jwt   (builds bench/ into dist/, then runs dist/bench/session-jwt.js)
+//      node dist/bench/session-jwt.js --connections 50 --duration 10 --rounds 3
+import { bearer, client } from '../test/support/app';
+import {
   autocannonRun,
-  createModelSession,
   loginForJwt,
   machine,
   median,
   numberArg,
+  openSession,
   resultRow,
+  run,
+  type Stack,
   startIssuer,
   startStack,
   target,
-} = require('./support');
+} from './support';
 
 const CONNECTIONS = numberArg('connections', 50);
 const DURATION_S = numberArg('duration', 10);
 const ROUNDS = numberArg('rounds', 3);
 
-async function main() {
-  console.log(`${machine()}`);
+run(async () => {
+  console.log(machine());
   console.log(
     `GET /api/v1/session, user JWT vs API key: ${CONNECTIONS} connections, ${DURATION_S} s per credential, ${ROUNDS} rounds; ` +
       'RATE_LIMIT_PER_MIN raised to 10,000,000 (out of the way)',
   );
   const issuer = await startIssuer();
-  let stack;
+  let stack: Stack | undefined;
   try {
     stack = await startStack({ ...issuer.gatewayEnv, SESSION_SWEEP_INTERVAL_S: '3600' });
-    const jwt = await loginForJwt(issuer, 'bench-jwt-user');
-    const keyAnswer = await fetch(`${stack.gateway.url}/api/v1/auth/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { key } = await keyAnswer.json();
-    if (keyAnswer.status !== 201 || !key) throw new Error(`POST /api/v1/auth/keys: ${keyAnswer.status}`);
-    const created = await createModelSession(stack.gateway.url, key, stack.models[0]);
-    if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
-    const read = async (credential) => {
-      const res = await fetch(`${stack.gateway.url}/api/v1/session`, { headers: { authorization: `Bearer ${credential}` } });
-      return { status: res.status, body: await res.json() };
-    };
-    const [byJwt, byKey] = [await read(jwt), await read(key)];
+    const jwt = bearer(await loginForJwt(issuer, 'bench-jwt-user'));
+    const made = await client(stack.gateway.url)<{ key?: string }>('POST', '/api/v1/auth/keys', { auth: jwt, body: {} });
+    if (made.status !== 201 || !made.body.key) throw new Error(`POST /api/v1/auth/keys: ${made.status}`);
+    const key = bearer(made.body.key);
+    await openSession(stack, key);
+    const [byJwt, byKey] = [await stack.api.current(jwt), await stack.api.current(key)];
     if (byJwt.status !== 200 || byJwt.body.session_id !== byKey.body.session_id) {
-      throw new Error(`the JWT does not read the key's session: ${JSON.stringify(byJwt)} vs ${JSON.stringify(byKey)}`);
+      throw new Error(`the JWT does not read the key's session: ${JSON.stringify(byJwt.body)} vs ${JSON.stringify(byKey.body)}`);
     }
 
     const url = `${stack.gateway.url}/api/v1/session`;
-    const withJwt = { url, connections: CONNECTIONS, headers: { authorization: `Bearer ${jwt}` } };
-    const withKey = { url, connections: CONNECTIONS, headers: { authorization: `Bearer ${key}` } };
+    const withJwt = { url, connections: CONNECTIONS, headers: { authorization: jwt } };
+    const withKey = { url, connections: CONNECTIONS, headers: { authorization: key } };
     await autocannonRun({ ...withKey, duration: 2 });
     await autocannonRun({ ...withJwt, duration: 2 });
 
-    const rows = [];
-    const ratios = [];
+    const rows: Record<string, unknown>[] = [];
+    const ratios: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const k = await autocannonRun({ ...withKey, duration: DURATION_S });
       const j = await autocannonRun({ ...withJwt, duration: DURATION_S });
       for (const [name, r] of [
         ['API key', k],
         ['JWT', j],
-      ]) {
+      ] as const) {
         if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx and ${r.errors} errors with the ${name}`);
       }
       const ratio = j.requests.average / k.requests.average;
@@ -85,9 +78,4 @@ async function main() {
     await stack?.stop();
     await issuer.stop();
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
 });

@@ -4,40 +4,38 @@
 // both. The ratio is what authentication and the session lookup cost.
 // Targets (issue 7): session/health ≥ 0.5 of the throughput, session p99 < 25 ms.
 //
-// Run: npm run bench:session   (builds, then this file against dist/)
-//      node bench/session-get.js --connections 50 --duration 10 --rounds 3 --pool 10
-'use strict';
-const { autocannonRun, createKeys, createModelSession, machine, median, numberArg, resultRow, startStack, target } = require('./support');
+// Run: npm run bench:session   (builds bench/ into dist/, then runs dist/bench/session-get.js)
+//      node dist/bench/session-get.js --connections 50 --duration 10 --rounds 3 --pool 10
+import { autocannonRun, machine, median, numberArg, openSession, resultRow, run, startStack, target } from './support';
 
 const CONNECTIONS = numberArg('connections', 50);
 const DURATION_S = numberArg('duration', 10);
 const ROUNDS = numberArg('rounds', 3);
 const POOL = numberArg('pool', 10);
 
-async function main() {
-  console.log(`${machine()}`);
+run(async () => {
+  console.log(machine());
   console.log(
     `GET /api/v1/session (API key) vs GET /health: ${CONNECTIONS} connections, ${DURATION_S} s per route, ${ROUNDS} rounds, ` +
       `DB_POOL_SIZE ${POOL}; RATE_LIMIT_PER_MIN raised to 10,000,000 (out of the way)`,
   );
   const stack = await startStack({ DB_POOL_SIZE: String(POOL), SESSION_SWEEP_INTERVAL_S: '3600' });
   try {
-    const [key] = await createKeys(stack.db.url, 1, 'bench-session');
-    const created = await createModelSession(stack.gateway.url, key, stack.models[0]);
-    if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
-    const check = await fetch(`${stack.gateway.url}/api/v1/session`, { headers: { authorization: `Bearer ${key}` } });
-    const body = await check.json();
-    if (check.status !== 200 || body.status !== 'active') throw new Error(`GET /api/v1/session: ${check.status} ${JSON.stringify(body)}`);
+    const [key] = await stack.keys(1);
+    await openSession(stack, key);
+    const check = await stack.api.current(key);
+    if (check.status !== 200 || check.body.status !== 'active')
+      throw new Error(`GET /api/v1/session: ${check.status} ${JSON.stringify(check.body)}`);
 
     const health = { url: `${stack.gateway.url}/health`, connections: CONNECTIONS };
-    const session = { url: `${stack.gateway.url}/api/v1/session`, connections: CONNECTIONS, headers: { authorization: `Bearer ${key}` } };
+    const session = { url: `${stack.gateway.url}/api/v1/session`, connections: CONNECTIONS, headers: { authorization: key.auth } };
     // A short warm-up of each route (JIT, connections, caches), not measured.
     await autocannonRun({ ...health, duration: 2 });
     await autocannonRun({ ...session, duration: 2 });
 
-    const rows = [];
-    const ratios = [];
-    const p99s = [];
+    const rows: Record<string, unknown>[] = [];
+    const ratios: number[] = [];
+    const p99s: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const h = await autocannonRun({ ...health, duration: DURATION_S });
       const s = await autocannonRun({ ...session, duration: DURATION_S });
@@ -60,9 +58,4 @@ async function main() {
   } finally {
     await stack.stop();
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
 });

@@ -9,29 +9,33 @@
 // Then RSS after the flood.
 // Target (issue 7): valid p99 at most doubled by the flood; RSS bounded.
 //
-// Run: npm run bench:abuse   (builds, then this file against dist/)
-//      node bench/abuse.js --duration 10 --rate 500 --valid-connections 10 --flood-connections 25
-//      node bench/abuse.js --flood keys|jwts|both --flood-rate 1000   (per flood process; default unthrottled)
-//      node bench/abuse.js --pool 10   (DB_POOL_SIZE)
-'use strict';
-const { fork } = require('node:child_process');
-const { createPrivateKey, generateKeyPairSync, randomBytes, sign } = require('node:crypto');
-const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
-const {
+// Run: npm run bench:abuse   (builds bench/ into dist/, then runs dist/bench/abuse.js)
+//      node dist/bench/abuse.js --duration 10 --rate 500 --valid-connections 10 --flood-connections 25
+//      node dist/bench/abuse.js --flood keys|jwts|both --flood-rate 1000   (per flood process; default unthrottled)
+//      node dist/bench/abuse.js --pool 10   (DB_POOL_SIZE)
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from 'jose';
+import { type DevIssuer, signJwt } from '../test/support/oidc';
+import {
   autocannonRun,
-  createKeys,
-  createModelSession,
   machine,
   numberArg,
+  openSession,
   resultRow,
+  type RunResult,
+  run,
   scrapeMetrics,
+  type Stack,
   startIssuer,
   startStack,
   stringArg,
   target,
-} = require('./support');
+  withEachRequest,
+} from './support';
 
 const DURATION_S = numberArg('duration', 10);
 const RATE = numberArg('rate', 500);
@@ -44,15 +48,12 @@ const FLOOD_RATE = numberArg('flood-rate', 0);
 /** keys, jwts or both. */
 const FLOODS = (stringArg('flood', 'both') === 'both' ? 'keys,jwts' : stringArg('flood', 'both')).split(',');
 
-const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+type FloodResult = Pick<RunResult, 'requests' | 'latency' | 'non2xx' | 'errors' | 'timeouts' | '4xx' | '2xx'>;
 
 /** A flood generator, in a child process (`--role keys|jwts`): reports its result over IPC. */
-async function flood() {
+async function flood(): Promise<void> {
   const role = stringArg('role');
-  const url = stringArg('url');
-  const duration = numberArg('duration', 10);
-  const connections = numberArg('connections', 25);
-  const tokens = role === 'jwts' ? JSON.parse(readFileSync(stringArg('tokens'), 'utf8')) : [];
+  const tokens = role === 'jwts' ? (JSON.parse(readFileSync(stringArg('tokens', ''), 'utf8')) as string[]) : [];
   let next = 0;
   const credential = () => {
     if (role === 'jwts') return tokens[next++ % tokens.length];
@@ -64,34 +65,18 @@ async function flood() {
   };
   const rate = numberArg('rate', 0);
   const result = await autocannonRun({
-    url,
-    connections,
-    duration,
+    url: stringArg('url', ''),
+    connections: numberArg('connections', 25),
+    duration: numberArg('duration', 10),
     ...(rate ? { overallRate: rate } : {}),
-    requests: [
-      {
-        setupRequest: (request) => {
-          request.headers = { ...request.headers, authorization: `Bearer ${credential()}` };
-          return request;
-        },
-      },
-    ],
+    ...withEachRequest(credential),
   });
-  process.send({
-    role,
-    result: {
-      requests: result.requests,
-      latency: result.latency,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      '4xx': result['4xx'],
-      '2xx': result['2xx'],
-    },
-  });
+  const { requests, latency, non2xx, errors, timeouts } = result;
+  const reported: FloodResult = { requests, latency, non2xx, errors, timeouts, '4xx': result['4xx'], '2xx': result['2xx'] };
+  process.send?.({ role, result: reported });
 }
 
-function startFlood(role, url, duration, tokensFile) {
+function startFlood(role: string, url: string, duration: number, tokensFile?: string): Promise<FloodResult> {
   const args = [
     '--role',
     role,
@@ -107,36 +92,38 @@ function startFlood(role, url, duration, tokensFile) {
   if (tokensFile) args.push('--tokens', tokensFile);
   const child = fork(__filename, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((done, fail) => {
-    child.once('message', (message) => done(message.result));
+    child.once('message', (message: { result: FloodResult }) => done(message.result));
     child.once('exit', (code) => (code ? fail(new Error(`flood ${role} exited ${code}`)) : undefined));
   });
 }
 
 /** RS256 tokens that name the real issuer, audience and kid, signed by a key the issuer never had. */
-async function forgedTokens(issuer, count) {
-  const discovery = await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json();
-  const jwks = await (await fetch(discovery.jwks_uri)).json();
-  const kid = jwks.keys[0].kid;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const now = Math.floor(Date.now() / 1000);
-  return Array.from({ length: count }, (_, i) => {
-    const header = b64url({ alg: 'RS256', typ: 'at+jwt', kid });
-    const payload = b64url({
-      iss: issuer.issuer,
-      aud: issuer.audience,
-      sub: `forger-${i}`,
-      client_id: issuer.clientId,
-      iat: now,
-      exp: now + 3600,
-      jti: randomBytes(8).toString('hex'),
-    });
-    const signature = sign('sha256', Buffer.from(`${header}.${payload}`), key).toString('base64url');
-    return `${header}.${payload}.${signature}`;
-  });
+async function forgedTokens(issuer: DevIssuer, count: number): Promise<string[]> {
+  const { privateKey } = await generateKeyPair('RS256');
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    tokens.push(
+      await signJwt(
+        issuer,
+        { sub: `forger-${i}`, jti: randomBytes(8).toString('hex') },
+        { key: privateKey, kid: issuer.privateJwk.kid, expiresIn: 3600 },
+      ),
+    );
+  }
+  return tokens;
 }
 
-async function main() {
+const floodRow = (name: string, r: FloodResult) => ({
+  scenario: name,
+  'req/s (mean)': Math.round(r.requests.average),
+  'p50 (ms)': r.latency.p50,
+  'p99 (ms)': r.latency.p99,
+  'max (ms)': r.latency.max,
+  requests: r.requests.total,
+  'non-2xx/errors': r.non2xx + r.errors + r.timeouts,
+});
+
+async function main(): Promise<void> {
   console.log(machine());
   console.log(
     `valid caller: GET /api/v1/session (API key), ${RATE} req/s over ${VALID_CONNECTIONS} connections, ${DURATION_S} s; ` +
@@ -146,24 +133,22 @@ async function main() {
   );
   const issuer = await startIssuer();
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-abuse-'));
-  let stack;
+  let stack: Stack | undefined;
   try {
     stack = await startStack({ ...issuer.gatewayEnv, DB_POOL_SIZE: String(POOL), SESSION_SWEEP_INTERVAL_S: '3600' });
+    const forged = await forgedTokens(issuer, FORGED);
     const tokensFile = join(dir, 'forged.json');
-    writeFileSync(tokensFile, JSON.stringify(await forgedTokens(issuer, FORGED)));
-    const [key] = await createKeys(stack.db.url, 1, 'bench-abuse');
-    const created = await createModelSession(stack.gateway.url, key, stack.models[0]);
-    if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
-    const forgedCheck = await fetch(`${stack.gateway.url}/api/v1/session`, {
-      headers: { authorization: `Bearer ${JSON.parse(readFileSync(tokensFile, 'utf8'))[0]}` },
-    });
+    writeFileSync(tokensFile, JSON.stringify(forged));
+    const [key] = await stack.keys(1);
+    await openSession(stack, key);
+    const forgedCheck = await stack.api.current(`Bearer ${forged[0]}`);
     if (forgedCheck.status !== 401) throw new Error(`a forged JWT was answered ${forgedCheck.status}`);
 
     const valid = {
       url: `${stack.gateway.url}/api/v1/session`,
       connections: VALID_CONNECTIONS,
       overallRate: RATE,
-      headers: { authorization: `Bearer ${key}` },
+      headers: { authorization: key.auth },
     };
     await autocannonRun({ ...valid, duration: 2 }); // warm-up
     const rssStart = stack.gateway.rssMiB();
@@ -173,7 +158,7 @@ async function main() {
     const metricsBefore = await scrapeMetrics(stack.gateway.url);
     // The floods start first and outlast the measured run by a second on each side.
     const floods = Promise.all([
-      FLOODS.includes('keys') ? startFlood('keys', valid.url, DURATION_S + 2, undefined) : undefined,
+      FLOODS.includes('keys') ? startFlood('keys', valid.url, DURATION_S + 2) : undefined,
       FLOODS.includes('jwts') ? startFlood('jwts', valid.url, DURATION_S + 2, tokensFile) : undefined,
     ]);
     await new Promise((r) => setTimeout(r, 1_000));
@@ -181,22 +166,13 @@ async function main() {
     const rssPeak = stack.gateway.rssMiB();
     const [keysFlood, jwtsFlood] = await floods;
     const metricsAfter = await scrapeMetrics(stack.gateway.url);
-    const failures = (reason, scheme) =>
+    const failures = (reason: string, scheme: string) =>
       (metricsAfter.get(`gateway_auth_failures_total{scheme="${scheme}",reason="${reason}"}`) ?? 0) -
       (metricsBefore.get(`gateway_auth_failures_total{scheme="${scheme}",reason="${reason}"}`) ?? 0);
     await new Promise((r) => setTimeout(r, 5_000)); // negative caches (4 s) expire
     const after = await autocannonRun({ ...valid, duration: 5 });
     const rssAfter = stack.gateway.rssMiB();
 
-    const floodRow = (name, r) => ({
-      scenario: name,
-      'req/s (mean)': Math.round(r.requests.average),
-      'p50 (ms)': r.latency.p50,
-      'p99 (ms)': r.latency.p99,
-      'max (ms)': r.latency.max,
-      requests: r.requests.total,
-      'non-2xx/errors': r.non2xx + r.errors + r.timeouts,
-    });
     console.table([
       resultRow('valid caller alone', alone, { 'RSS after (MiB)': rssBefore }),
       resultRow('valid caller during the flood', during, { 'RSS after (MiB)': rssPeak }),
@@ -220,7 +196,4 @@ async function main() {
   }
 }
 
-(stringArg('role') ? flood() : main()).catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(stringArg('role') ? flood : main);

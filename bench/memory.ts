@@ -5,26 +5,48 @@
 // keep adding memory per request.
 // Target (issue 7): bounded — RSS after the last 100k within 10% (+10 MiB) of after the first.
 //
-// Run: npm run bench:memory   (builds, then this file against dist/)
-//      node bench/memory.js --requests 100000 --keys 1000 --connections 50
-'use strict';
-const { autocannonRun, createKeys, createModelSession, machine, numberArg, scrapeMetrics, startStack, target } = require('./support');
+// Run: npm run bench:memory   (builds bench/ into dist/, then runs dist/bench/memory.js)
+//      node dist/bench/memory.js --requests 100000 --keys 1000 --connections 50
+import {
+  autocannonRun,
+  machine,
+  numberArg,
+  openSession,
+  type RunResult,
+  run,
+  scrapeMetrics,
+  startStack,
+  target,
+  withEachRequest,
+} from './support';
 
 const REQUESTS = numberArg('requests', 100_000);
 const SPREAD_KEYS = numberArg('keys', 1000);
 const CONNECTIONS = numberArg('connections', 50);
 
-const MiB = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const MiB = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
-async function main() {
+interface Snapshot {
+  phase: string;
+  requests: number;
+  'req/s': number | '';
+  'p99 (ms)': number | '';
+  'statuses 2xx/4xx/other': string;
+  'RSS (MiB)': number;
+  'heap used (MiB)': number;
+  'heap total (MiB)': number;
+  'external (MiB)': number;
+}
+
+run(async () => {
   console.log(machine());
   console.log(
     `RSS of the gateway process: ${REQUESTS} authenticated GET /api/v1/session per round, ${CONNECTIONS} connections; ` +
       `the spread round cycles ${SPREAD_KEYS} keys; RATE_LIMIT_PER_MIN raised to 10,000,000 (out of the way)`,
   );
   const stack = await startStack({ SESSION_SWEEP_INTERVAL_S: '3600' });
-  const rows = [];
-  const snapshot = async (phase, result) => {
+  const rows: Snapshot[] = [];
+  const snapshot = async (phase: string, result?: RunResult) => {
     const metrics = await scrapeMetrics(stack.gateway.url);
     rows.push({
       phase,
@@ -40,24 +62,12 @@ async function main() {
   };
   try {
     await snapshot('after start');
-    const [key, ...spread] = await createKeys(stack.db.url, SPREAD_KEYS + 1, 'bench-memory');
-    const created = await createModelSession(stack.gateway.url, key, stack.models[0]);
-    if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
+    const [key, ...spread] = await stack.keys(SPREAD_KEYS + 1);
+    await openSession(stack, key);
     const url = `${stack.gateway.url}/api/v1/session`;
-    const oneKey = { url, connections: CONNECTIONS, headers: { authorization: `Bearer ${key}` } };
+    const oneKey = { url, connections: CONNECTIONS, headers: { authorization: key.auth } };
     let next = 0;
-    const spreadKeys = {
-      url,
-      connections: CONNECTIONS,
-      requests: [
-        {
-          setupRequest: (request) => {
-            request.headers = { ...request.headers, authorization: `Bearer ${spread[next++ % spread.length]}` };
-            return request;
-          },
-        },
-      ],
-    };
+    const spreadKeys = { url, connections: CONNECTIONS, ...withEachRequest(() => spread[next++ % spread.length].key) };
 
     await snapshot('keys made, one session', await autocannonRun({ ...oneKey, amount: 5_000 }));
     await snapshot(`100k, one key (200)`, await autocannonRun({ ...oneKey, amount: REQUESTS }));
@@ -74,9 +84,4 @@ async function main() {
   } finally {
     await stack.stop();
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
 });

@@ -1,0 +1,25 @@
+/**
+ * The e2e test kit: one simulator credential, one environment builder, key builders, one
+ * way to start gateways (in this process or as processes), a typed client of the session
+ * routes, a relay in front of the node, database probes and one wait helper. The
+ * benchmarks (bench/) use it too.
+ */
+export { gatewayEnv, type GatewayEnvOptions } from './env';
+export { type GatewayProcess, type InProcessOptions, type ProcessOptions, settleBackground, startGateway } from './gateways';
+export { aKey, aKeyHolder, type KeyHolder, type KeyMaker, keyStore, someKeys, type TestKey } from './keys';
+export { type NodeRelay, type RelayedRequest, startNodeRelay } from './relay';
+export { liveCount, rowsOf, type SessionRow } from './rows';
+export {
+  type CloseBody,
+  type CreateBody,
+  type Credential,
+  type CurrentSessionBody,
+  type ErrorFields,
+  type JsonResponse,
+  type PingBody,
+  sessionApi,
+  type SessionApi,
+  type SessionCreatedBody,
+} from './session-api';
+export { chainNow, chainTime, HEX32, onChain, onNextOpen, openableModels, SIMULATOR, totalCalls } from './simulator';
+export { waitFor } from './wait';
