@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics';
 import passport from 'passport';
-import { AuthenticationFailedError, AuthFailureReason } from './errors';
+import { authenticationFailure, AuthenticationFailedError, AuthFailureReason } from './errors';
 import { Credential, CredentialKind, parseAuthorization, Principal } from './principal';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
@@ -9,16 +9,7 @@ import { OAuth2Strategy } from './strategies/oauth2.strategy';
 
 const STRATEGY: Record<CredentialKind, string> = { 'api-key': 'api-key', jwt: 'jwt', opaque: 'oauth2' };
 
-const DETAIL: Partial<Record<AuthFailureReason, string>> = {
-  missing: 'Not authenticated',
-  expired: 'Token expired',
-  not_configured: 'This kind of token is not accepted: no identity provider is configured for it',
-  idp_unavailable: 'Could not verify the token: the identity provider is unavailable',
-};
-
-function failure(reason: AuthFailureReason, fallback = 'Invalid or expired credentials'): AuthenticationFailedError {
-  return new AuthenticationFailedError(reason, DETAIL[reason] ?? fallback);
-}
+const failure = authenticationFailure;
 
 /** What passport reports when a strategy refuses without an error (passport-jwt's `info`). */
 function reasonOf(info: unknown): AuthFailureReason {
