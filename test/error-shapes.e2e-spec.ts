@@ -8,6 +8,7 @@
  */
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { SessionGatewayError } from '../src/client/session-gateway.client';
+import { errorTypeFor } from '../src/common/api-error';
 import { client, type JsonResponse, oidcEnv, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
@@ -240,6 +241,45 @@ describe('error shapes (e2e)', () => {
     const res = await fetch(`${gateway.url}/api/v1/session`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } });
     expect(res.status).toBe(431);
     expect(await res.json()).toEqual(errorBody('Request headers too large', 'invalid_request_error', 'headers_too_large'));
+  });
+
+  it("Swagger's error examples are the real answers: the error object of their status, the detail the app sends", async () => {
+    const spec = (await call('GET', '/api/v1/openapi.json')).body as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema?: { example?: unknown } } } }> }>
+      >;
+    };
+    const examples: Record<string, unknown> = {};
+    for (const [path, operations] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, answer] of Object.entries(operation.responses)) {
+          // Readiness answers its report, not an error, when a component is down.
+          if (Number(status) < 400 || path.startsWith('/health')) continue;
+          const example = answer.content?.['application/json']?.schema?.example as { detail: unknown; error: { param?: unknown } };
+          examples[`${method.toUpperCase()} ${path} ${status}`] = example;
+          expect([path, status, example]).toEqual([
+            path,
+            status,
+            {
+              detail: expect.anything(),
+              error: {
+                message: expect.any(String),
+                type: errorTypeFor(Number(status)),
+                // null, or where the issue is (a 422).
+                param: Number(status) === 422 ? expect.any(String) : null,
+                code: expect.stringMatching(/^[a-z_]+$/),
+              },
+            },
+          ]);
+        }
+      }
+    }
+    // The two that had drifted from the real details.
+    expect(examples['POST /api/v1/session/modelsession 502']).toEqual(
+      errorBody('proxy-router answered with an error', 'api_error', 'node_error'),
+    );
+    expect(examples['POST /api/v1/session/pingsession 504']).toEqual(errorBody('proxy-router timed out', 'api_error', 'upstream_timeout'));
   });
 
   // Last: the node goes down (the circuit may open).
