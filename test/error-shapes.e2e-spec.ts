@@ -237,6 +237,14 @@ describe('error shapes (e2e)', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
+  it("a path parameter over the router's limit answers 414 in the same shape, without echoing it", async () => {
+    const res = await fetch(`${gateway.url}/api/v1/models/${'m'.repeat(150)}-secret/bids`);
+    const text = await res.text();
+    expect(res.status).toBe(414);
+    expect(text).not.toContain('-secret');
+    expect(JSON.parse(text)).toEqual(errorBody('URI too long', 'invalid_request_error', 'uri_too_long'));
+  });
+
   it('headers over the limit answer 431 in the same shape', async () => {
     const res = await fetch(`${gateway.url}/api/v1/session`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } });
     expect(res.status).toBe(431);
