@@ -9,8 +9,6 @@ import { OAuth2Strategy } from './strategies/oauth2.strategy';
 
 const STRATEGY: Record<CredentialKind, string> = { 'api-key': 'api-key', jwt: 'jwt', opaque: 'oauth2' };
 
-const failure = authenticationFailure;
-
 /** What passport reports when a strategy refuses without an error (passport-jwt's `info`). */
 function reasonOf(info: unknown): AuthFailureReason {
   const name = (info as { name?: unknown })?.name;
@@ -45,7 +43,7 @@ export class Authenticator {
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const credential = parseAuthorization(authorization);
-    if (!credential) throw this.refused('none', failure(authorization ? 'malformed' : 'missing'));
+    if (!credential) throw this.refused('none', authenticationFailure(authorization ? 'malformed' : 'missing'));
     try {
       return await this.run(credential);
     } catch (error) {
@@ -62,9 +60,9 @@ export class Authenticator {
     const request = { headers: { authorization: `Bearer ${credential.token}` }, query: {}, body: {} };
     return new Promise((resolve, reject) => {
       const callback = (error: unknown, principal: Principal | false, info: unknown) => {
-        if (error instanceof AuthenticationFailedError) return reject(failure(error.reason, error.detail));
+        if (error instanceof AuthenticationFailedError) return reject(authenticationFailure(error.reason, error.detail));
         if (error) return reject(error instanceof Error ? error : new Error('authentication failed', { cause: error }));
-        if (!principal) return reject(failure(reasonOf(info)));
+        if (!principal) return reject(authenticationFailure(reasonOf(info)));
         resolve(principal);
       };
       const handler = this.passport.authenticate(STRATEGY[credential.kind], { session: false }, callback) as (

@@ -26,8 +26,8 @@ const isSuccess = (answer: NodeAnswer): boolean => answer.status >= 200 && answe
 
 /**
  * {@link NodeAdapter} over the proxy-router's HTTP API. Knows its paths and JSON;
- * turns every answer into domain values or typed errors. Upstream texts are logged
- * (scrubbed) at warn and never reach an error's detail.
+ * turns every answer into domain values or typed errors. Upstream texts travel (scrubbed)
+ * in an error's `logFields`, for its handler's one log line, and never reach its detail.
  */
 export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
   private readonly client: ProxyRouterClient;

@@ -170,8 +170,8 @@ export class ProxyRouterClient {
 
   /**
    * Maps "no answer" to the caller's error, carrying what the log line of whoever handles
-   * it needs; anything else is a bug and passes through. Nothing is logged here: the
-   * handler logs the failure once (docs/DESIGN.md "Errors").
+   * it needs; anything else is a bug and passes through. Nothing is logged here: whoever
+   * handles the failure logs it, once.
    */
   private unavailable(request: NodeRequest, error: unknown): unknown {
     if (error instanceof BrokenCircuitError)
