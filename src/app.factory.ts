@@ -1,3 +1,6 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { HttpException } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
@@ -5,9 +8,10 @@ import { MessagingStatus } from './messaging/messaging-status';
 import { Metrics } from './metrics/metrics';
 import { microserviceOptionsFor } from './messaging/microservice-options';
 import { Logger } from 'nestjs-pino';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
 import { OidcIssuer } from './auth/oidc-issuer';
+import { toApiError } from './common/api-error';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { RequestValidationError } from './common/errors';
 import { requestIdFor } from './common/request-id';
@@ -35,6 +39,24 @@ function registerJsonParser(fastify: FastifyInstance): void {
   });
 }
 
+/**
+ * Errors Node's HTTP parser raises before there is a request (headers over the limit: 431,
+ * a request that did not arrive in time: 408, unparseable: 400): answered in the shape of
+ * docs/API.md §1 and the connection closed, as Fastify's default handler does.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify(toApiError(new HttpException('', status)).body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** Builds the HTTP application exactly as production runs it; tests call this too. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const config = options.config ?? loadConfig();
@@ -53,6 +75,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // Node checks header/request deadlines only this often (30 s by default): a trickle of
     // header bytes would otherwise hold a socket far past HTTP_HEADERS_TIMEOUT_MS.
     http: { connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.http.headersTimeoutMs / 2))) },
+    // A malformed URL or an over-long parameter: Fastify's own answer would echo the URL.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toApiError(error);
+      void reply.header('x-request-id', request.id).status(status).send(body);
+    },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,

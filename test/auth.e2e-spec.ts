@@ -77,7 +77,10 @@ function expectUnauthorized(res: JsonResponse): void {
   expect({ status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: res.body }).toEqual({
     status: 401,
     wwwAuthenticate: 'Bearer',
-    body: { detail: expect.any(String) },
+    body: {
+      detail: expect.any(String),
+      error: { message: (res.body as { detail: unknown }).detail, type: 'authentication_error', param: null, code: 'invalid_credentials' },
+    },
   });
 }
 
@@ -182,7 +185,15 @@ describe('authentication (e2e)', () => {
 
       for (const res of [await me(bearer(key)), await me(key), await call('GET', '/api/v1/auth/keys', { auth: bearer(key) })]) {
         expect(res.status).toBe(403);
-        expect(res.body).toEqual({ detail: expect.stringMatching(/API key.*user token/i) });
+        expect(res.body).toEqual({
+          detail: expect.stringMatching(/API key.*user token/i),
+          error: {
+            message: expect.stringMatching(/API key.*user token/i),
+            type: 'permission_error',
+            param: null,
+            code: 'user_token_required',
+          },
+        });
         expect(res.headers.get('www-authenticate')).toBeNull();
       }
     });

@@ -164,7 +164,10 @@ describe('CLI without an identity provider (e2e)', () => {
 
       expect({ status: accepted.status, body: accepted.body }).toEqual({
         status: 403,
-        body: { detail: expect.stringMatching(/user token/i) },
+        body: {
+          detail: expect.stringMatching(/user token/i),
+          error: { message: expect.stringMatching(/user token/i), type: 'permission_error', param: null, code: 'user_token_required' },
+        },
       });
       expect({ status: refused.status, wwwAuthenticate: refused.headers.get('www-authenticate') }).toEqual({
         status: 401,

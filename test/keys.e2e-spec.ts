@@ -34,6 +34,11 @@ const issuer = testIssuer();
 const KEY_SHAPE = /^sk-[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{43}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+/** A 404/409 answer of these routes (docs/API.md §1). */
+const errorBody = (detail: string, code: string) => ({
+  detail,
+  error: { message: detail, type: 'invalid_request_error', param: null, code },
+});
 
 /** Every key and token this file sees: none may reach a log line. */
 const secrets = new Set<string>();
@@ -138,7 +143,10 @@ describe('API key management (e2e)', () => {
       const res = await createKey(token, { name });
 
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ detail: [{ loc: ['body', 'name'], msg: expect.any(String), type }] });
+      expect(res.body).toEqual({
+        detail: [{ loc: ['body', 'name'], msg: expect.any(String), type }],
+        error: { message: expect.any(String), type: 'invalid_request_error', param: 'body.name', code: 'validation_error' },
+      });
       expect((await listKeys(token)).body).toEqual([]);
     });
 
@@ -151,7 +159,10 @@ describe('API key management (e2e)', () => {
     it('an unknown field is a 422 extra_forbidden', async () => {
       const res = await createKey(await aUserToken(), { name: 'ok', is_default: false });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ detail: [{ loc: ['body', 'is_default'], msg: expect.any(String), type: 'extra_forbidden' }] });
+      expect(res.body).toEqual({
+        detail: [{ loc: ['body', 'is_default'], msg: expect.any(String), type: 'extra_forbidden' }],
+        error: { message: expect.any(String), type: 'invalid_request_error', param: 'body.is_default', code: 'validation_error' },
+      });
     });
 
     it('10 concurrent creates for a new user give exactly one default key', async () => {
@@ -250,7 +261,7 @@ describe('API key management (e2e)', () => {
       const res = await makeDefault(token, revoked.id);
 
       expect(res.status).toBe(409);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual(errorBody('A revoked API key cannot be the default', 'key_revoked'));
     });
 
     it("another user's key, an unknown id and a non-UUID are 404, and change nothing", async () => {
@@ -263,7 +274,7 @@ describe('API key management (e2e)', () => {
       for (const id of [ownerSecond.id, UNKNOWN_ID, 'not-a-uuid']) {
         const res = await makeDefault(other, id);
         expect(res.status).toBe(404);
-        expect(res.body).toEqual({ detail: expect.any(String) });
+        expect(res.body).toEqual(errorBody('API key not found', 'key_not_found'));
       }
       expect(await defaultKeyIds(owner)).toEqual([ownerDefault.id]);
       expect(await defaultKeyIds(other)).toEqual([otherKey.id]);
@@ -322,7 +333,11 @@ describe('API key management (e2e)', () => {
         [owner, `${alive.id}x`],
       ]) {
         const res = await revokeKey(token, id);
-        expect({ id, status: res.status, body: res.body }).toEqual({ id, status: 404, body: { detail: expect.any(String) } });
+        expect({ id, status: res.status, body: res.body }).toEqual({
+          id,
+          status: 404,
+          body: errorBody('API key not found', 'key_not_found'),
+        });
       }
       // Another user's attempt changed nothing: the key still works and is listed active.
       expect((await useKey(alive.key)).status).toBe(403);
@@ -376,7 +391,7 @@ describe('API key management (e2e)', () => {
       const third = await create();
 
       expect(third.status).toBe(409);
-      expect(third.body).toEqual({ detail: expect.stringContaining('2') });
+      expect(third.body).toEqual(errorBody('At most 2 active API keys per user: revoke one first', 'too_many_keys'));
       expect((await listKeys(token)).body).toHaveLength(2);
       await limitedCall('DELETE', `/api/v1/auth/keys/${first.body.id}`, { auth: bearer(token) });
       expect((await create()).status).toBe(201);

@@ -122,7 +122,7 @@ describe('two instances in one queue group (e2e)', () => {
           reply: inbox,
         }),
       );
-      // And one without a credential: a failure travels as `err` = {status, detail}.
+      // And one without a credential: a failure travels as `err` = {status, detail, code}.
       nc.publish('session.get', JSON.stringify({ pattern: 'session.get', data: {}, id: 'raw-anonymous' }), { reply: inbox });
       await nc.flush();
       const deadline = Date.now() + 10_000;
@@ -131,7 +131,7 @@ describe('two instances in one queue group (e2e)', () => {
       const payloadAnswers = answers.filter((a) => a.response !== undefined || a.err !== undefined);
       expect(payloadAnswers).toHaveLength(COUNT + 1);
       expect(payloadAnswers.filter((a) => a.id === 'raw-anonymous')).toEqual([
-        { id: 'raw-anonymous', err: { status: 401, detail: expect.any(String) }, isDisposed: true },
+        { id: 'raw-anonymous', err: { status: 401, detail: 'Not authenticated', code: 'invalid_credentials' }, isDisposed: true },
       ]);
       keys.forEach((_, i) => {
         const mine = payloadAnswers.filter((a) => a.id === `raw-${i}`);

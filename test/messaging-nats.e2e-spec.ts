@@ -153,7 +153,7 @@ describe('internal interface over NATS (e2e)', () => {
     // Afterwards, message and HTTP agree again.
     const httpAfter = await api.current(key.auth);
     expect(httpAfter).toMatchObject({ status: 404, body: { detail: 'No active session' } });
-    expect(await gatewayError(typed.client.getSession(key.auth))).toEqual({ status: 404, detail: 'No active session' });
+    await expect(typed.client.getSession(key.auth)).rejects.toMatchObject({ status: 404, detail: 'No active session', code: 'no_session' });
     const noSession = { success: true, message: 'No active session found to close', session_id: null };
     expect(await typed.client.closeSession(key.auth)).toEqual(noSession);
     expect((await api.close(key.auth)).body).toEqual(noSession);

@@ -69,7 +69,7 @@ describe('internal interface over TCP (e2e)', () => {
       session_id: created.session_id,
     });
     expect(sim.counts().close).toBe(1);
-    expect(await gatewayError(typed.client.getSession(key.auth))).toEqual({ status: 404, detail: 'No active session' });
+    await expect(typed.client.getSession(key.auth)).rejects.toMatchObject({ status: 404, detail: 'No active session', code: 'no_session' });
     expect((await api.current(key.auth)).status).toBe(404);
   });
 

@@ -13,6 +13,8 @@ import { aKey, gatewayEnv, SIMULATOR, startGateway } from './support/kit';
 jest.setTimeout(60_000);
 
 const PAGE_SIZE = 10;
+/** An error answer (docs/API.md §1). */
+const errorBody = (detail: string, type: string, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
 const UNKNOWN_ID = `0x${'cd'.repeat(32)}`;
 
 interface ModelEntry {
@@ -156,14 +158,14 @@ describe('model routes (e2e)', () => {
     it('answers 409 for a name two live models share', async () => {
       const { status, body } = await get(`/api/v1/models/${encodeURIComponent(sim.marketplace.duplicateName)}/bids`, auth);
       expect(status).toBe(409);
-      expect(body).toEqual({ detail: 'ambiguous model name: use the blockchain id' });
+      expect(body).toEqual(errorBody('ambiguous model name: use the blockchain id', 'invalid_request_error', 'ambiguous_model'));
     });
 
     it('answers 404 for an unknown id or name, and for a deleted model', async () => {
       for (const model of [UNKNOWN_ID, 'no-such-model', sim.marketplace.deletedModelId]) {
         const { status, body } = await get(`/api/v1/models/${encodeURIComponent(model)}/bids`, auth);
         expect(status).toBe(404);
-        expect(body).toEqual({ detail: 'Model not found' });
+        expect(body).toEqual(errorBody('Model not found', 'invalid_request_error', 'model_not_found'));
       }
     });
   });
@@ -224,7 +226,7 @@ describe('model routes (e2e)', () => {
       // Cached models still answer; an uncached read says why it cannot.
       expect((await coldGet('/api/v1/models', auth)).status).toBe(200);
       const bids = await coldGet(`/api/v1/models/${coldSim.marketplace.liveModelIds[0]}/bids`, auth);
-      expect(bids).toMatchObject({ status: 503, body: { detail: 'proxy-router unreachable' } });
+      expect(bids).toMatchObject({ status: 503, body: errorBody('proxy-router unreachable', 'api_error', 'proxy_router_unavailable') });
     });
   });
 
@@ -241,7 +243,7 @@ describe('model routes (e2e)', () => {
       for (const path of ['/api/v1/models', `/api/v1/models/${UNKNOWN_ID}/bids`, '/api/v1/models/llama/bids']) {
         const { status, body } = await bareGet(path, auth);
         expect(status).toBe(503);
-        expect(body).toEqual({ detail: 'proxy-router not configured' });
+        expect(body).toEqual(errorBody('proxy-router not configured', 'api_error', 'proxy_router_not_configured'));
       }
     });
 
@@ -257,7 +259,7 @@ describe('model routes (e2e)', () => {
     it('no response and no log line holds the proxy-router password or a Basic header', () => {
       expect(responses.length).toBeGreaterThan(100);
       const logs = apps.map((app) => app.logs()).join('\n');
-      expect(logs).toContain('proxy-router call got no answer'); // the outage above was logged…
+      expect(logs).toContain('"code":"proxy_router_unavailable"'); // the outage above was logged…
       for (const text of [logs, ...responses]) {
         expect(text).not.toContain(SIMULATOR.password); // …without the secrets
         expect(text).not.toMatch(/basic /i);

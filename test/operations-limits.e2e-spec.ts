@@ -47,8 +47,9 @@ async function insideOneWindow(): Promise<void> {
 
 function expectRateLimited(res: JsonResponse): void {
   expect(res.status).toBe(429);
-  expect(res.body).toEqual({ detail: expect.stringMatching(/^Rate limit exceeded/) });
   const retryAfter = res.headers.get('retry-after');
+  const detail = `Rate limit exceeded: try again in ${retryAfter} s`;
+  expect(res.body).toEqual({ detail, error: { message: detail, type: 'rate_limit_error', param: null, code: 'rate_limited' } });
   expect(retryAfter).toMatch(/^\d+$/);
   expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   expect(Number(retryAfter)).toBeLessThanOrEqual(60);
@@ -177,7 +178,11 @@ describe('rate limits and the edge (e2e)', () => {
         }
         const refused = await typed.client.getSession(key.auth).catch((error: unknown) => error);
         expect(refused).toBeInstanceOf(SessionGatewayError);
-        expect(refused).toMatchObject({ status: 429, detail: expect.stringMatching(/^Rate limit exceeded: try again in \d+ s$/) });
+        expect(refused).toMatchObject({
+          status: 429,
+          detail: expect.stringMatching(/^Rate limit exceeded: try again in \d+ s$/),
+          code: 'rate_limited',
+        });
         await expect(typed.client.listModels(key.auth)).rejects.toMatchObject({ status: 429 });
         // HTTP and messages draw from one budget per key.
         expectRateLimited(await client(plain.url)('GET', '/api/v1/session', { auth: key.auth }));

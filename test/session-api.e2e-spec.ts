@@ -48,8 +48,16 @@ function createdAnswer(record: SessionRecord, key: TestKey, model: string, overr
     ...overrides,
   };
 }
-const NO_KEY = { detail: 'Create an API key first: POST /api/v1/auth/keys' };
-const NO_SESSION = { detail: 'No active session' };
+/** An error answer (docs/API.md §1). */
+const errorBody = (detail: string, type: string, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
+const NO_KEY = errorBody('Create an API key first: POST /api/v1/auth/keys', 'invalid_request_error', 'no_api_key');
+const NO_SESSION = errorBody('No active session', 'invalid_request_error', 'no_session');
+const OPENING = errorBody(
+  'A session is being opened for this API key: try again once it is recorded (GET /api/v1/session)',
+  'invalid_request_error',
+  'session_opening',
+);
+const UNREACHABLE = errorBody('proxy-router unreachable', 'api_error', 'proxy_router_unavailable');
 const PING_NO_SESSION = { status: 'no_session', message: 'No active session found for this API key', success: false };
 const CLOSE_NO_SESSION = { success: true, message: 'No active session found to close', session_id: null };
 const UNKNOWN_MODEL_ID = `0x${'cd'.repeat(32)}`;
@@ -249,7 +257,7 @@ describe('session routes (e2e)', () => {
       sim.control.failNext('openModel', { status: 500 });
       const failed = await api.createForModel(key.auth, modelB.id);
       expect(failed.status).toBe(502);
-      expect(failed.body).toEqual({ detail: expect.any(String) });
+      expect(failed.body).toEqual(errorBody('proxy-router could not open the session', 'api_error', 'node_error'));
       expect(JSON.stringify(failed.body)).not.toContain('simulated failure'); // upstream text stays in the logs
 
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: old, model: modelA.id });
@@ -270,7 +278,7 @@ describe('session routes (e2e)', () => {
       const key = await aKey(gateway);
       const res = await api.createForModel(key.auth, target(sim));
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({ detail: 'Model not found' });
+      expect(res.body).toEqual(errorBody('Model not found', 'invalid_request_error', 'model_not_found'));
       expect(sim.counts()).toMatchObject({ openModel: 0, openBid: 0, close: 0 });
       expect((await api.current(key.auth)).status).toBe(404);
     });
@@ -280,7 +288,7 @@ describe('session routes (e2e)', () => {
       expect(sim.marketplace.duplicateModelIds.length).toBeGreaterThan(1);
       const res = await api.createForModel(key.auth, sim.marketplace.duplicateName);
       expect(res.status).toBe(409);
-      expect(res.body).toEqual({ detail: 'ambiguous model name: use the blockchain id' });
+      expect(res.body).toEqual(errorBody('ambiguous model name: use the blockchain id', 'invalid_request_error', 'ambiguous_model'));
       expect(sim.counts()).toMatchObject({ openModel: 0, openBid: 0, close: 0 });
     });
   });
@@ -310,7 +318,7 @@ describe('session routes (e2e)', () => {
       const key = await aKey(gateway);
       const res = await api.createForBid(key.auth, target(sim));
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual(errorBody('Bid not found', 'invalid_request_error', 'bid_not_found'));
       expect(sim.counts()).toMatchObject({ openBid: 0, openModel: 0, close: 0 });
       expect((await api.current(key.auth)).status).toBe(404);
     });
@@ -319,7 +327,10 @@ describe('session routes (e2e)', () => {
       const key = await aKey(gateway);
       const res = await api.createForBid(key.auth, aPricierBid().id, { body: { sessionDuration: 600, [flag]: true } });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ detail: [{ loc: ['body', flag], msg: expect.any(String), type: 'literal_error' }] });
+      expect(res.body).toEqual({
+        detail: [{ loc: ['body', flag], msg: expect.any(String), type: 'literal_error' }],
+        error: { message: expect.any(String), type: 'invalid_request_error', param: `body.${flag}`, code: 'validation_error' },
+      });
       expect(totalCalls(sim)).toBe(0);
     });
   });
@@ -513,7 +524,7 @@ describe('session routes (e2e)', () => {
       const { key, sessionId } = await aKeyWithSession();
       const res = await nodeDownApi.ping(key.auth);
       expect(res.status).toBe(503);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual(UNREACHABLE);
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: sessionId });
       expect(onChain(sim, sessionId).closedAt).toBe(0n);
       expect((await api.ping(key.auth)).body).toMatchObject({ status: 'alive', session_id: sessionId });
@@ -530,7 +541,7 @@ describe('session routes (e2e)', () => {
       const { key, created, reachedNode } = await aKeyOpening();
       const [during, res] = await Promise.all([reachedNode.then(() => api.ping(key.auth)), created]);
       expect(during.status).toBe(409);
-      expect(during.body).toEqual({ detail: expect.any(String) });
+      expect(during.body).toEqual(OPENING);
       expect(res.status).toBe(200);
       expect(sim.counts().chat).toBe(0);
     });
@@ -574,7 +585,7 @@ describe('session routes (e2e)', () => {
       sim.control.failNext('close', { status: 500 });
       const res = await api.close(key.auth);
       expect(res.status).toBe(502);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual(errorBody('proxy-router could not close the session', 'api_error', 'node_error'));
       expect(JSON.stringify(res.body)).not.toContain('simulated failure');
       expect(onChain(sim, sessionId).closedAt).toBe(0n);
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: sessionId });
@@ -585,7 +596,7 @@ describe('session routes (e2e)', () => {
       const { key, sessionId } = await aKeyWithSession();
       const res = await nodeDownApi.close(key.auth);
       expect(res.status).toBe(503);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual(UNREACHABLE);
       expect(onChain(sim, sessionId).closedAt).toBe(0n);
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: sessionId });
     });
@@ -594,7 +605,7 @@ describe('session routes (e2e)', () => {
       const { key, created, reachedNode } = await aKeyOpening();
       const [during, res] = await Promise.all([reachedNode.then(() => api.close(key.auth)), created]);
       expect(during.status).toBe(409);
-      expect(during.body).toEqual({ detail: expect.any(String) });
+      expect(during.body).toEqual(OPENING);
       expect(res.status).toBe(200);
       expect(sim.counts().close).toBe(0);
       expect((await api.current(key.auth)).body).toMatchObject({ status: 'active', session_id: res.body.session_id });

@@ -31,6 +31,8 @@ jest.setTimeout(60_000);
 
 const OPEN_TIMEOUT_MS = 3_000;
 const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
+/** A 5xx answer (docs/API.md §1). */
+const errorBody = (detail: string, code: string) => ({ detail, error: { message: detail, type: 'api_error', param: null, code } });
 
 /** A short half-open delay, so the circuit opened by the outage test does not outlive it by long. */
 const quickCircuit: DynamicModule = {
@@ -90,7 +92,7 @@ describe('session faults (e2e)', () => {
 
     const failed = await http.createForModel(key, modelX);
     expect(failed.status).toBe(502);
-    expect(typeof failed.body.detail).toBe('string');
+    expect(failed.body).toEqual(errorBody('proxy-router could not open the session', 'node_error'));
     expect(await liveCount(db, key.id)).toBe(0);
     expect((await rowsOf(db, key.id)).map((r) => r.status)).toEqual(['failed']);
     expect((await http.current(key)).status).toBe(404);
@@ -122,7 +124,7 @@ describe('session faults (e2e)', () => {
     const readBack = http.createForModel(other, modelX).then((answer) => (order.push('read-back timed out and retried'), answer));
     const [answer, readBackAnswer] = await Promise.all([pending, readBack]);
     expect(answer.status).toBe(504);
-    expect(answer.body).toEqual({ detail: UNKNOWN_OUTCOME });
+    expect(answer.body).toEqual(errorBody(UNKNOWN_OUTCOME, 'open_outcome_unknown'));
     expect(readBackAnswer.status).toBe(200);
     // The unknown outcome waited for the open's own, longer deadline (SESSION_OPEN_TIMEOUT_MS).
     expect(order).toEqual(['read-back timed out and retried', 'open: unknown outcome']);
@@ -174,7 +176,7 @@ describe('session faults (e2e)', () => {
 
     const closed = await http.close(key);
     expect(closed.status).toBe(502);
-    expect(typeof closed.body.detail).toBe('string');
+    expect(closed.body).toEqual(errorBody('proxy-router could not close the session', 'node_error'));
     expect(sim.counts().close).toBe(1);
     const current = await http.current(key);
     expect(current.status).toBe(200);
@@ -317,7 +319,8 @@ describe('session faults (e2e)', () => {
     expect(first.status).toBe(503);
     const ping = await http.ping(held);
     expect(ping.status).toBe(503);
-    expect(typeof ping.body.detail).toBe('string');
+    // Refused, or refused without trying once the circuit opened: the same code either way.
+    expect(ping.body).toMatchObject({ detail: expect.any(String), error: { type: 'api_error', code: 'proxy_router_unavailable' } });
 
     // The held session is as it was (its status went replacing → active during the refused
     // switch: same status, same chain id); nothing live was left for the fresh key.

@@ -115,7 +115,11 @@ describe('session create input validation (e2e)', () => {
       const target = 'target' in input ? input.target : validTarget(input.route);
       const res = await create(key.auth, input.route, target, input.options);
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ detail: input.issues.map(([loc, type]) => ({ loc, msg: expect.any(String), type })) });
+      const [[firstLoc]] = input.issues;
+      expect(res.body).toEqual({
+        detail: input.issues.map(([loc, type]) => ({ loc, msg: expect.any(String), type })),
+        error: { message: expect.any(String), type: 'invalid_request_error', param: firstLoc.join('.'), code: 'validation_error' },
+      });
       expect(sim.counts()).toEqual(NO_CALLS);
       expect((await api.current(key.auth)).status).toBe(404);
     });

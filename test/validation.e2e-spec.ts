@@ -66,10 +66,14 @@ describe('request validation and error shapes (e2e)', () => {
   const echo = (options: { body?: unknown; rawBody?: string; headers?: Record<string, string> }, query = '') =>
     call('POST', `/probe/echo${query}`, options);
 
-  /** A 422 whose detail is exactly these entries (in any order). */
+  /** A 422 whose detail is exactly these entries (in any order), the OpenAI object naming the first. */
   function expectIssues(res: JsonResponse, ...issues: ReturnType<typeof issue>[]): void {
     expect(res.status).toBe(422);
-    expect(res.body).toEqual({ detail: expect.arrayContaining(issues) });
+    const [first] = (res.body as { detail: { loc: (string | number)[]; msg: string }[] }).detail;
+    expect(res.body).toEqual({
+      detail: expect.arrayContaining(issues),
+      error: { message: first.msg, type: 'invalid_request_error', param: first.loc.join('.'), code: 'validation_error' },
+    });
     expect((res.body as { detail: unknown[] }).detail).toHaveLength(issues.length);
   }
 
@@ -196,7 +200,10 @@ describe('request validation and error shapes (e2e)', () => {
     it('a 100 KiB body is a 413 {"detail": ...}', async () => {
       const res = await echo({ body: { ...VALID, label: 'a'.repeat(100 * 1024) } });
       expect(res.status).toBe(413);
-      expect(res.body).toEqual({ detail: expect.any(String) });
+      expect(res.body).toEqual({
+        detail: 'Request body too large (limit 64 KiB)',
+        error: { message: 'Request body too large (limit 64 KiB)', type: 'invalid_request_error', param: null, code: 'body_too_large' },
+      });
       expect(res.headers.get('x-request-id')).toMatch(UUID);
     });
 
@@ -212,7 +219,10 @@ describe('request validation and error shapes (e2e)', () => {
       ]) {
         const res = await call(method, path);
         expect(res.status).toBe(404);
-        expect(res.body).toEqual({ detail: 'Not Found' });
+        expect(res.body).toEqual({
+          detail: 'Not Found',
+          error: { message: 'Not Found', type: 'invalid_request_error', param: null, code: 'unsupported_route' },
+        });
       }
     });
 
@@ -220,7 +230,10 @@ describe('request validation and error shapes (e2e)', () => {
       const res = await call('GET', '/probe/boom', { headers: { 'x-request-id': 'boom-request-1' } });
 
       expect(res.status).toBe(500);
-      expect(res.body).toEqual({ detail: 'Internal server error' });
+      expect(res.body).toEqual({
+        detail: 'Internal server error',
+        error: { message: 'Internal server error', type: 'api_error', param: null, code: 'internal_error' },
+      });
       const logLines = gateway
         .logs()
         .split('\n')

@@ -10,7 +10,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { detailExample, validationExample } from '../common/openapi';
+import { errorExample, validationExample } from '../common/openapi';
 import { ApiKeyService } from './api-key.service';
 import { presentApiKey, presentCreatedApiKey } from './api-key.presenter';
 import { Authenticated, CurrentPrincipal } from './decorators';
@@ -21,11 +21,12 @@ import {
   MeResponseDto,
   RevokedApiKeyResponseDto,
 } from './dto/api-key.dto';
+import { ApiKeyLimitError, ApiKeyNotFoundError, ApiKeyRevokedError } from './errors';
 import { Principal } from './principal';
 import { UserService } from './user.service';
 
 const keyIdParam = ApiParam({ name: 'id', format: 'uuid', description: 'The key id (from the listing)' });
-const notFound = ApiNotFoundResponse({ description: 'No such key of yours', schema: detailExample('API key not found') });
+const notFound = ApiNotFoundResponse({ description: 'No such key of yours', schema: errorExample(new ApiKeyNotFoundError()) });
 
 @ApiTags('auth')
 @Authenticated({ userTokenOnly: true })
@@ -59,7 +60,7 @@ export class AuthController {
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
   @ApiConflictResponse({
     description: 'Too many active keys',
-    schema: detailExample('At most 20 active API keys per user: revoke one first'),
+    schema: errorExample(new ApiKeyLimitError(20)),
   })
   @ApiUnprocessableEntityResponse({
     schema: validationExample(['body', 'name'], 'string_too_long', 'String should have at most 64 characters'),
@@ -81,7 +82,7 @@ export class AuthController {
   @keyIdParam
   @ApiOkResponse({ type: ApiKeyResponseDto })
   @notFound
-  @ApiConflictResponse({ description: 'The key is revoked', schema: detailExample('A revoked API key cannot be the default') })
+  @ApiConflictResponse({ description: 'The key is revoked', schema: errorExample(new ApiKeyRevokedError()) })
   async setDefault(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ApiKeyResponseDto> {
     return presentApiKey(await this.keys.setDefault(principal.userId, id));
   }

@@ -1,24 +1,13 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics';
 import passport from 'passport';
-import { AuthenticationFailedError, AuthFailureReason } from './errors';
+import { authenticationFailure, AuthenticationFailedError, AuthFailureReason } from './errors';
 import { Credential, CredentialKind, parseAuthorization, Principal } from './principal';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { OAuth2Strategy } from './strategies/oauth2.strategy';
 
 const STRATEGY: Record<CredentialKind, string> = { 'api-key': 'api-key', jwt: 'jwt', opaque: 'oauth2' };
-
-const DETAIL: Partial<Record<AuthFailureReason, string>> = {
-  missing: 'Not authenticated',
-  expired: 'Token expired',
-  not_configured: 'This kind of token is not accepted: no identity provider is configured for it',
-  idp_unavailable: 'Could not verify the token: the identity provider is unavailable',
-};
-
-function failure(reason: AuthFailureReason, fallback = 'Invalid or expired credentials'): AuthenticationFailedError {
-  return new AuthenticationFailedError(reason, DETAIL[reason] ?? fallback);
-}
 
 /** What passport reports when a strategy refuses without an error (passport-jwt's `info`). */
 function reasonOf(info: unknown): AuthFailureReason {
@@ -56,7 +45,7 @@ export class Authenticator {
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const credential = parseAuthorization(authorization);
-    if (!credential) throw this.refused('none', failure(authorization ? 'malformed' : 'missing'));
+    if (!credential) throw this.refused('none', authenticationFailure(authorization ? 'malformed' : 'missing'));
     try {
       return await this.run(credential);
     } catch (error) {
@@ -73,9 +62,9 @@ export class Authenticator {
     const request = { headers: { authorization: `Bearer ${credential.token}` }, query: {}, body: {} };
     return new Promise((resolve, reject) => {
       const callback = (error: unknown, principal: Principal | false, info: unknown) => {
-        if (error instanceof AuthenticationFailedError) return reject(failure(error.reason, error.detail));
+        if (error instanceof AuthenticationFailedError) return reject(authenticationFailure(error.reason, error.detail));
         if (error) return reject(error instanceof Error ? error : new Error('authentication failed', { cause: error }));
-        if (!principal) return reject(failure(reasonOf(info)));
+        if (!principal) return reject(authenticationFailure(reasonOf(info)));
         resolve(principal);
       };
       const handler = this.passport.authenticate(STRATEGY[credential.kind], { session: false }, callback) as (

@@ -1,5 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { errorExample } from '../common/openapi';
+import { authenticationFailure, UserTokenRequiredError } from './errors';
 import { Principal } from './principal';
 import { principalOf } from './principal-context';
 
@@ -15,12 +17,6 @@ export const OAUTH2_SCOPES = ['openid', 'email', 'profile'];
 /** No credential needed (health, docs). Everything else is denied by default. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
-const detailSchema = {
-  type: 'object',
-  properties: { detail: { type: 'string' } },
-  required: ['detail'],
-};
-
 /** Declares, in one place, which schemes a route accepts — for the guard and for Swagger UI. */
 export function Authenticated(options: { userTokenOnly?: boolean } = {}): MethodDecorator & ClassDecorator {
   const decorators = [
@@ -29,14 +25,14 @@ export function Authenticated(options: { userTokenOnly?: boolean } = {}): Method
     ApiSecurity(SECURITY_SCHEMES.bearer),
     ApiUnauthorizedResponse({
       description: 'No credential, or an invalid, expired or revoked one (`WWW-Authenticate: Bearer`)',
-      schema: { ...detailSchema, example: { detail: 'Not authenticated' } },
+      schema: errorExample(authenticationFailure('missing')),
     }),
   ];
   if (options.userTokenOnly) {
     decorators.push(
       ApiForbiddenResponse({
         description: 'An API key was used where only user tokens are accepted',
-        schema: { ...detailSchema, example: { detail: 'API keys cannot manage keys: use an OAuth2 or JWT user token for /api/v1/auth/*' } },
+        schema: errorExample(new UserTokenRequiredError()),
       }),
     );
   } else {

@@ -14,7 +14,7 @@ export type AuthFailureReason =
   | 'idp_unavailable';
 
 export class AuthenticationFailedError extends UnauthorizedError {
-  override readonly code = 'authentication_failed';
+  override readonly code = 'invalid_credentials';
 
   constructor(
     readonly reason: AuthFailureReason,
@@ -22,6 +22,18 @@ export class AuthenticationFailedError extends UnauthorizedError {
   ) {
     super(detail);
   }
+}
+
+const DETAIL: Partial<Record<AuthFailureReason, string>> = {
+  missing: 'Not authenticated',
+  expired: 'Token expired',
+  not_configured: 'This kind of token is not accepted: no identity provider is configured for it',
+  idp_unavailable: 'Could not verify the token: the identity provider is unavailable',
+};
+
+/** The refusal the caller sees for `reason`: a few reasons have their own detail, the rest a generic one. */
+export function authenticationFailure(reason: AuthFailureReason, fallback = 'Invalid or expired credentials'): AuthenticationFailedError {
+  return new AuthenticationFailedError(reason, DETAIL[reason] ?? fallback);
 }
 
 export class UserTokenRequiredError extends ForbiddenError {
@@ -33,7 +45,7 @@ export class UserTokenRequiredError extends ForbiddenError {
 }
 
 export class ApiKeyNotFoundError extends NotFoundError {
-  override readonly code = 'api_key_not_found';
+  override readonly code = 'key_not_found';
 
   constructor() {
     super('API key not found');
@@ -41,7 +53,7 @@ export class ApiKeyNotFoundError extends NotFoundError {
 }
 
 export class ApiKeyLimitError extends ConflictError {
-  override readonly code = 'api_key_limit';
+  override readonly code = 'too_many_keys';
 
   constructor(max: number) {
     super(`At most ${max} active API keys per user: revoke one first`);
@@ -49,7 +61,7 @@ export class ApiKeyLimitError extends ConflictError {
 }
 
 export class ApiKeyRevokedError extends ConflictError {
-  override readonly code = 'api_key_revoked';
+  override readonly code = 'key_revoked';
 
   constructor() {
     super('A revoked API key cannot be the default');

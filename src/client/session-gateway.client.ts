@@ -21,11 +21,16 @@ export interface BidSessionRequest {
   sessionDuration?: number;
 }
 
-/** A failed call: the HTTP status and detail the gateway would have answered over HTTP. */
+/**
+ * A failed call: the HTTP status, detail and stable code (docs/API.md §1) the gateway would
+ * have answered over HTTP. When the gateway itself cannot be reached or does not answer in
+ * time, the code is `gateway_unavailable` (503) or `gateway_timeout` (504).
+ */
 export class SessionGatewayError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string | ValidationIssue[],
+    readonly code: string,
   ) {
     super(typeof detail === 'string' ? detail : `request validation failed (${detail.length} problem(s))`);
     this.name = 'SessionGatewayError';
@@ -87,13 +92,14 @@ export class SessionGatewayClient implements OnApplicationShutdown {
 
 /** The gateway's answer as it would be over HTTP; transport failures (no gateway, no broker) are a 503. */
 function toGatewayError(error: unknown): Error {
-  const { status, detail } = (error ?? {}) as { status?: unknown; detail?: unknown };
+  const { status, detail, code } = (error ?? {}) as { status?: unknown; detail?: unknown; code?: unknown };
   if (typeof status === 'number' && (typeof detail === 'string' || Array.isArray(detail))) {
-    return new SessionGatewayError(status, detail as string | ValidationIssue[]);
+    // A gateway older than the codes sends none: the generic one of its status.
+    return new SessionGatewayError(status, detail as string | ValidationIssue[], typeof code === 'string' ? code : `http_${status}`);
   }
-  if (error instanceof TimeoutError) return new SessionGatewayError(504, 'The session gateway did not answer in time');
+  if (error instanceof TimeoutError) return new SessionGatewayError(504, 'The session gateway did not answer in time', 'gateway_timeout');
   const reason = error instanceof Error ? error.message : String(error);
-  return new SessionGatewayError(503, `The session gateway cannot be reached: ${reason}`);
+  return new SessionGatewayError(503, `The session gateway cannot be reached: ${reason}`, 'gateway_unavailable');
 }
 
 function proxyFor(options: SessionGatewayClientOptions): ClientProxy {

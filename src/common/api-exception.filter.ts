@@ -1,12 +1,16 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
-import { toApiError } from './api-error';
+import { ApiError, toApiError, toRpcError } from './api-error';
+import { failureLogFields } from './errors';
+import { responseErrorCodes } from './logging.module';
 
 /**
- * Every HTTP failure leaves here in the shapes of docs/API.md §1. Unexpected failures are
- * logged once (with the request id, through the request-scoped logger); the caller only
- * ever sees the mapped detail — never a stack, SQL or an upstream body.
+ * Every HTTP failure leaves here in the shapes of docs/API.md §1. This is the one place a
+ * request's failure is logged: a 5xx once, with its code and the request id (through the
+ * request-scoped logger); an expected 4xx is not an error and only its code goes on the
+ * request's access line. The caller only ever sees the mapped body — never a stack, SQL or
+ * an upstream body.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -19,17 +23,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const error = toApiError(exception);
-    if (error.unexpected) {
-      this.logger.error({ err: exception, method: request.method, path: request.routeOptions?.url }, 'request failed');
-    }
+    this.log(error, exception, { method: request.method, path: request.routeOptions?.url }, 'request failed');
+    responseErrorCodes.set(reply.raw, error.code);
     if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     void reply.status(error.status).send(error.body);
   }
 
-  /** A message's failure: `{"status", "detail"}`, exactly what HTTP would have answered (docs/API.md §6). */
+  /** A message's failure: `{"status", "detail", "code"}`, what HTTP would have answered (docs/API.md §6). */
   private rpcError(exception: unknown): Observable<never> {
-    const error = toApiError(exception);
-    if (error.unexpected) this.logger.error({ err: exception }, 'message failed');
-    return throwError(() => ({ status: error.status, detail: error.body.detail }));
+    this.log(toApiError(exception), exception, {}, 'message failed');
+    return throwError(() => toRpcError(exception));
+  }
+
+  private log(error: ApiError, exception: unknown, where: Record<string, unknown>, message: string): void {
+    if (error.status < 500) return;
+    if (error.unexpected) this.logger.error({ ...where, code: error.code, err: exception }, message);
+    else this.logger.warn({ ...where, ...failureLogFields(exception) }, message);
   }
 }

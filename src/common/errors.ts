@@ -24,12 +24,16 @@ export type ValidationIssueType =
   | 'model_type';
 
 /**
- * Base of every typed error a module raises. `detail` is safe to show to the caller;
- * whatever is not (upstream bodies, SQL) belongs in `cause` and is only logged.
+ * Base of every typed error a module raises. `detail` is safe to show to the caller and
+ * `code` is the stable string of docs/API.md §1's table; whatever is not safe (upstream
+ * bodies, SQL) belongs in `cause` or `logFields` and is only logged — once, by whoever
+ * handles the error.
  */
 export abstract class DomainError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
+  /** Facts for the handler's one log line (operation, upstream status…): never sent to the caller. */
+  readonly logFields: Record<string, unknown> = {};
 
   constructor(
     readonly detail: string,
@@ -38,11 +42,26 @@ export abstract class DomainError extends Error {
     super(detail, options);
     this.name = new.target.name;
   }
+
+  /** Adds facts for the log line of whoever handles this error; returns the error. */
+  withLogFields(fields: Record<string, unknown>): this {
+    Object.assign(this.logFields, fields);
+    return this;
+  }
+}
+
+/** The fields of the one log line a handled failure gets: its code, status and facts, never a secret. */
+export function failureLogFields(error: unknown): Record<string, unknown> {
+  if (error instanceof DomainError) {
+    const cause = error.cause instanceof DomainError ? { cause: error.cause.code, ...error.cause.logFields } : {};
+    return { code: error.code, status: error.status, ...cause, ...error.logFields };
+  }
+  return { code: 'internal_error', err: error };
 }
 
 export class RequestValidationError extends DomainError {
   readonly status = 422;
-  readonly code: string = 'validation_failed';
+  readonly code: string = 'validation_error';
 
   constructor(readonly issues: ValidationIssue[]) {
     super('Request validation failed');
@@ -56,7 +75,7 @@ export class BadRequestError extends DomainError {
 
 export class UnauthorizedError extends DomainError {
   readonly status = 401;
-  readonly code: string = 'unauthorized';
+  readonly code: string = 'invalid_credentials';
 }
 
 export class ForbiddenError extends DomainError {

@@ -29,6 +29,20 @@ function pathOf(url: string | undefined): string {
   return (url ?? '').split('?')[0];
 }
 
+/** The error code of a failed answer, set by the exception filter, for the request's access line. */
+export const responseErrorCodes = new WeakMap<ServerResponse, string>();
+
+/** The access line's fields: the status, and the error code of a failed answer. */
+interface AccessFields {
+  res?: unknown;
+  responseTime?: unknown;
+}
+
+function accessFields(res: ServerResponse, fields: AccessFields): Record<string, unknown> {
+  const code = responseErrorCodes.get(res);
+  return { res: fields.res, responseTime: fields.responseTime, ...(code ? { code } : {}) };
+}
+
 /** Structured logs (pino), one request id per request in every line of that request. */
 @Module({})
 export class LoggingModule {
@@ -43,8 +57,16 @@ export class LoggingModule {
       },
       customSuccessMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
       customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
-      // Client errors are the caller's business; server errors are ours.
-      customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // The access line records every request; a failure's one error line is the exception
+      // filter's (with its code), so a 5xx answer is not logged a second time here.
+      customLogLevel: (_req: IncomingMessage, _res: ServerResponse, error?: Error) => (error ? 'error' : 'info'),
+      customSuccessObject: (_req: IncomingMessage, res: ServerResponse, fields: AccessFields) => accessFields(res, fields),
+      // pino-http attaches a made-up "failed with status code 5xx" error (and its stack) to a
+      // 5xx answer: dropped; a real one (the connection failed) is kept.
+      customErrorObject: (_req: IncomingMessage, res: ServerResponse, error: Error, fields: AccessFields & { err?: unknown }) =>
+        error.message === `failed with status code ${res.statusCode}`
+          ? accessFields(res, fields)
+          : { ...accessFields(res, fields), err: fields.err },
     };
     return {
       module: LoggingModule,

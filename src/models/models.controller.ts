@@ -12,7 +12,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated } from '../auth/decorators';
-import { detailExample } from '../common/openapi';
+import { errorExample } from '../common/openapi';
+import {
+  AmbiguousModelNameError,
+  ModelNotFoundError,
+  ProviderNotConfiguredError,
+  ProviderTimeoutError,
+  ProviderUpstreamError,
+} from '../proxy-router/errors';
 import { BidListResponseDto, ModelListResponseDto } from './dto/models.dto';
 import { ModelCatalog } from './model-catalog';
 import { presentBids, presentModels } from './models.presenter';
@@ -22,13 +29,13 @@ const ProxyRouterFailures = () =>
   applyDecorators(
     ApiBadGatewayResponse({
       description: 'The proxy-router answered with an error',
-      schema: detailExample('proxy-router answered with an error'),
+      schema: errorExample(new ProviderUpstreamError()),
     }),
     ApiServiceUnavailableResponse({
       description: 'The proxy-router is not configured, unreachable, or its circuit is open after repeated connection failures',
-      schema: detailExample('proxy-router not configured'),
+      schema: errorExample(new ProviderNotConfiguredError()),
     }),
-    ApiGatewayTimeoutResponse({ description: 'The proxy-router did not answer in time', schema: detailExample('proxy-router timed out') }),
+    ApiGatewayTimeoutResponse({ description: 'The proxy-router did not answer in time', schema: errorExample(new ProviderTimeoutError()) }),
   );
 
 @ApiTags('models')
@@ -60,10 +67,10 @@ export class ModelsController {
     },
   })
   @ApiOkResponse({ type: BidListResponseDto })
-  @ApiNotFoundResponse({ description: 'No live model with that id or name', schema: detailExample('Model not found') })
+  @ApiNotFoundResponse({ description: 'No live model with that id or name', schema: errorExample(new ModelNotFoundError()) })
   @ApiConflictResponse({
     description: 'Several live models have that name',
-    schema: detailExample('ambiguous model name: use the blockchain id'),
+    schema: errorExample(new AmbiguousModelNameError()),
   })
   @ProxyRouterFailures()
   async bids(@Param('model') model: string): Promise<BidListResponseDto> {

@@ -1,14 +1,14 @@
 import { DomainError } from '../common/errors';
 
 /*
- * Failures of the provider module. Each `detail` is safe for the caller: it never holds the
+ * Failures of the proxy-router module. Each `detail` is safe for the caller: it never holds the
  * proxy-router's URL, credentials or answer body (those go to the logs, redacted).
  */
 
 /** PROXY_ROUTER_URL is unset: nothing that needs the node can work. */
 export class ProviderNotConfiguredError extends DomainError {
   readonly status = 503;
-  readonly code = 'provider_not_configured';
+  readonly code = 'proxy_router_not_configured';
 
   constructor() {
     super('proxy-router not configured');
@@ -18,7 +18,7 @@ export class ProviderNotConfiguredError extends DomainError {
 /** No connection (refused, reset, DNS): the node is down or out of reach. */
 export class ProviderUnreachableError extends DomainError {
   readonly status = 503;
-  readonly code = 'provider_unreachable';
+  readonly code = 'proxy_router_unavailable';
 
   constructor() {
     super('proxy-router unreachable');
@@ -28,7 +28,7 @@ export class ProviderUnreachableError extends DomainError {
 /** Recent calls could not reach the node: this one is refused without trying. */
 export class ProviderCircuitOpenError extends DomainError {
   readonly status = 503;
-  readonly code = 'provider_circuit_open';
+  readonly code = 'proxy_router_unavailable';
 
   constructor() {
     super('proxy-router unavailable: too many recent connection failures, retry shortly');
@@ -41,7 +41,7 @@ export class ProviderCircuitOpenError extends DomainError {
  */
 export class ProviderTimeoutError extends DomainError {
   readonly status = 504;
-  readonly code: string = 'provider_timeout';
+  readonly code: string = 'upstream_timeout';
   readonly outcomeUnknown: boolean = false;
 
   constructor(detail = 'proxy-router timed out') {
@@ -52,7 +52,7 @@ export class ProviderTimeoutError extends DomainError {
 /** The node answered with an error (or an answer we cannot read). */
 export class ProviderUpstreamError extends DomainError {
   readonly status = 502;
-  readonly code = 'provider_upstream_error';
+  readonly code = 'node_error';
 
   constructor(detail = 'proxy-router answered with an error') {
     super(detail);
@@ -62,7 +62,16 @@ export class ProviderUpstreamError extends DomainError {
 /** The thing asked about does not exist on the marketplace. */
 export class ProviderNotFoundError extends DomainError {
   readonly status = 404;
-  readonly code: string = 'provider_not_found';
+  readonly code: string = 'not_found';
+}
+
+/** The node answered an open by bid with a zero-valued (unknown or deleted) bid. */
+export class BidNotFoundError extends ProviderNotFoundError {
+  override readonly code = 'bid_not_found';
+
+  constructor() {
+    super('Bid not found');
+  }
 }
 
 /** Name resolution found no live model. */
@@ -77,7 +86,7 @@ export class ModelNotFoundError extends ProviderNotFoundError {
 /** Several live models share the name asked for. */
 export class AmbiguousModelNameError extends DomainError {
   readonly status = 409;
-  readonly code = 'ambiguous_model_name';
+  readonly code = 'ambiguous_model';
 
   constructor() {
     super('ambiguous model name: use the blockchain id');
@@ -86,7 +95,7 @@ export class AmbiguousModelNameError extends DomainError {
 
 /** The node knows no such session (close of an unknown id). */
 export class SessionNotFoundOnChainError extends ProviderNotFoundError {
-  override readonly code = 'session_not_found_on_chain';
+  override readonly code = 'session_not_found';
 
   constructor() {
     super('Session not found on chain');
@@ -103,10 +112,13 @@ export class SessionExpiredError extends DomainError {
   }
 }
 
-/** An open by model found no provider to take it ("no bids available", "no provider accepting session"). */
+/**
+ * An open by model found no provider to take it ("no bids available", "no provider
+ * accepting session"): the providers' failure, not the node's.
+ */
 export class NoBidsAvailableError extends DomainError {
   readonly status = 502;
-  readonly code = 'no_bids_available';
+  readonly code = 'provider_error';
 
   constructor() {
     super('No provider accepts a session for this model right now');
@@ -122,7 +134,7 @@ export type WriteOperation = 'open' | 'close';
  */
 export class NonceRejectedError extends DomainError {
   readonly status = 502;
-  readonly code = 'provider_nonce_rejected';
+  readonly code = 'node_error';
   readonly retrySafe = true;
 
   constructor(readonly operation: WriteOperation) {
@@ -139,7 +151,8 @@ export type OutcomeUnknownReason = 'timeout' | 'connection_lost' | 'nonce_ambigu
  * node's view of the wallet's sessions instead.
  */
 export class OutcomeUnknownError extends ProviderTimeoutError {
-  override readonly code = 'provider_outcome_unknown';
+  /** `open_outcome_unknown` or `close_outcome_unknown`. */
+  override readonly code: string;
   override readonly outcomeUnknown = true;
 
   constructor(
@@ -147,6 +160,8 @@ export class OutcomeUnknownError extends ProviderTimeoutError {
     readonly reason: OutcomeUnknownReason,
   ) {
     super(`The outcome of the ${operation} is not known yet; the gateway is reconciling it — check GET /api/v1/session`);
+    this.code = `${operation}_outcome_unknown`;
+    this.withLogFields({ reason });
   }
 }
 

@@ -18,7 +18,7 @@ const OPERATIONS: Method[] = [
   'health',
 ];
 
-/** The error's stable code (provider_timeout, …) or "error": never a message. */
+/** The error's stable code (docs/API.md §1: upstream_timeout, node_error, …) or "error": never a message. */
 function outcomeOf(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' && /^[a-z_]+$/.test(code) ? code : 'error';

@@ -43,7 +43,7 @@ describe('node error classification', () => {
       const rejected = writeFailure('open', 500, 'failed to send transaction: replacement transaction underpriced');
       expect(rejected).toBeInstanceOf(NonceRejectedError);
       expect(isNonceRejected(rejected)).toBe(true);
-      expect(rejected).toMatchObject({ status: 502, code: 'provider_nonce_rejected', retrySafe: true });
+      expect(rejected).toMatchObject({ status: 502, code: 'node_error', retrySafe: true });
 
       const unknown = writeFailure('open', 500, 'nonce too low');
       expect(unknown).toBeInstanceOf(OutcomeUnknownError);
@@ -51,7 +51,7 @@ describe('node error classification', () => {
       expect(isOutcomeUnknown(unknown)).toBe(true);
       expect(unknown).toMatchObject({
         status: 504,
-        code: 'provider_outcome_unknown',
+        code: 'open_outcome_unknown',
         outcomeUnknown: true,
         reason: 'nonce_ambiguous',
         detail: 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session',

@@ -1,9 +1,9 @@
 import { DomainError } from '../common/errors';
 import {
+  BidNotFoundError,
   NoBidsAvailableError,
   NonceRejectedError,
   OutcomeUnknownError,
-  ProviderNotFoundError,
   ProviderUpstreamError,
   SessionExpiredError,
   SessionNotFoundOnChainError,
@@ -63,7 +63,7 @@ export function writeFailure(operation: WriteOperation, status: number, message:
     case 'no_bids':
       return new NoBidsAvailableError();
     case 'bid_not_found':
-      return new ProviderNotFoundError('Bid not found');
+      return new BidNotFoundError();
     default:
       return new ProviderUpstreamError(`proxy-router could not ${operation} the session`);
   }

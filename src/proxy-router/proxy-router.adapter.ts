@@ -26,8 +26,8 @@ const isSuccess = (answer: NodeAnswer): boolean => answer.status >= 200 && answe
 
 /**
  * {@link NodeAdapter} over the proxy-router's HTTP API. Knows its paths and JSON;
- * turns every answer into domain values or typed errors. Upstream texts are logged
- * (scrubbed) at warn and never reach an error's detail.
+ * turns every answer into domain values or typed errors. Upstream texts travel (scrubbed)
+ * in an error's `logFields`, for its handler's one log line, and never reach its detail.
  */
 export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
   private readonly client: ProxyRouterClient;
@@ -155,9 +155,9 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
       return await this.client.write(request);
     } catch (error) {
       if (!(error instanceof TransportFailure)) throw error;
-      this.client.logFailure(request, error);
-      if (error.kind === 'refused') throw new ProviderUnreachableError();
-      throw new OutcomeUnknownError(operation, error.kind === 'timeout' ? 'timeout' : 'connection_lost');
+      const fields = this.client.failureFields(request, error);
+      if (error.kind === 'refused') throw new ProviderUnreachableError().withLogFields(fields);
+      throw new OutcomeUnknownError(operation, error.kind === 'timeout' ? 'timeout' : 'connection_lost').withLogFields(fields);
     }
   }
 
@@ -165,30 +165,33 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
     return this.readable(request.operation, async () => parse(answer.text));
   }
 
-  /** Runs `work`; an answer we cannot read becomes a 502 (or `onUnreadable`'s error) and a log line. */
+  /**
+   * Runs `work`; an answer we cannot read becomes a 502 (or `onUnreadable`'s error). The
+   * errors here carry their log facts and are logged once, by whoever handles them.
+   */
   private async readable<T>(operation: string, work: () => Promise<T>, onUnreadable?: () => DomainError): Promise<T> {
     try {
       return await work();
     } catch (error) {
       if (!(error instanceof WireFormatError)) throw error;
-      this.logger.warn({ operation, problem: error.message }, 'proxy-router answer not understood');
-      throw onUnreadable?.() ?? new ProviderUpstreamError('proxy-router sent an answer the gateway cannot read');
+      const unreadable = onUnreadable?.() ?? new ProviderUpstreamError('proxy-router sent an answer the gateway cannot read');
+      throw unreadable.withLogFields({ operation, problem: error.message });
     }
   }
 
   private failedRead(request: NodeRequest, answer: NodeAnswer): DomainError {
-    this.logAnswer(request, answer);
-    return readFailure(answer.status);
+    return readFailure(answer.status).withLogFields(this.answerFields(request, answer));
   }
 
   private failedWrite(request: NodeRequest, answer: NodeAnswer, operation: WriteOperation): DomainError {
-    this.logAnswer(request, answer);
-    return writeFailure(operation, answer.status, wire.errorMessageFromBody(answer.text));
+    const failure = writeFailure(operation, answer.status, wire.errorMessageFromBody(answer.text));
+    return failure.withLogFields(this.answerFields(request, answer));
   }
 
-  private logAnswer(request: NodeRequest, answer: NodeAnswer): void {
+  /** The node's error text, redacted (it may echo the URL or the gateway's credentials). */
+  private answerFields(request: NodeRequest, answer: NodeAnswer): Record<string, unknown> {
     const error = this.redaction.scrub(wire.errorMessageFromBody(answer.text));
-    this.logger.warn({ operation: request.operation, status: answer.status, error }, 'proxy-router answered with an error');
+    return { operation: request.operation, upstreamStatus: answer.status, upstreamError: error };
   }
 }
 

@@ -118,7 +118,7 @@ export class ProxyRouterClient {
       try {
         return await this.guarded(request, signal);
       } catch (error) {
-        throw error instanceof BrokenCircuitError ? new ProviderCircuitOpenError() : error;
+        throw error instanceof BrokenCircuitError ? new ProviderCircuitOpenError().withLogFields({ operation: request.operation }) : error;
       }
     });
   }
@@ -168,21 +168,22 @@ export class ProxyRouterClient {
     return this.breaker.execute(() => this.transport.send(request, signal));
   }
 
-  /** Maps "no answer" to the caller's error; anything else is a bug and passes through. */
+  /**
+   * Maps "no answer" to the caller's error, carrying what the log line of whoever handles
+   * it needs; anything else is a bug and passes through. Nothing is logged here: whoever
+   * handles the failure logs it, once.
+   */
   private unavailable(request: NodeRequest, error: unknown): unknown {
-    if (error instanceof BrokenCircuitError) return new ProviderCircuitOpenError();
+    if (error instanceof BrokenCircuitError)
+      return new ProviderCircuitOpenError().withLogFields({ operation: request.operation, circuit: 'open' });
     if (!(error instanceof TransportFailure)) return error;
-    // A ping's own deadline is an ordinary outcome (the session was busy), not a node problem.
-    if (error.countsForBreaker) this.logFailure(request, error);
-    return error.kind === 'timeout' ? new ProviderTimeoutError() : new ProviderUnreachableError();
+    const failed = error.kind === 'timeout' ? new ProviderTimeoutError() : new ProviderUnreachableError();
+    return failed.withLogFields(this.failureFields(request, error));
   }
 
-  /** One warn line for a call that got no answer: its kind and system code, never the address. */
-  logFailure(request: NodeRequest, failure: TransportFailure): void {
-    this.logger.warn(
-      { operation: request.operation, failure: failure.kind, errorCode: failure.errorCode, circuit: this.circuit },
-      'proxy-router call got no answer',
-    );
+  /** A call that got no answer, for a log line: its kind and system code, never the address. */
+  failureFields(request: NodeRequest, failure: TransportFailure): Record<string, unknown> {
+    return { operation: request.operation, failure: failure.kind, errorCode: failure.errorCode, circuit: this.circuit };
   }
 }
 

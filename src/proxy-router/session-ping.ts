@@ -21,7 +21,9 @@ const pingRequest = (sessionId: string): NodeRequest => ({
 
 /** A failure while reading the body: our deadline → timeout, anything else → the node went away. */
 function bodyFailure(error: unknown, signal: AbortSignal): Error {
-  return toTransportFailure(error, signal).kind === 'timeout' ? new ProviderTimeoutError() : new ProviderUnreachableError();
+  const failure = toTransportFailure(error, signal);
+  const mapped = failure.kind === 'timeout' ? new ProviderTimeoutError() : new ProviderUnreachableError();
+  return mapped.withLogFields({ operation: 'chat', failure: failure.kind, errorCode: failure.errorCode });
 }
 
 async function readText(body: Body, signal: AbortSignal): Promise<string> {
@@ -88,11 +90,14 @@ export class SessionPing {
 
   private failedAnswer(status: number, text: string): PingResult {
     const message = errorMessageFromBody(text);
-    this.logger.warn({ operation: 'chat', status, error: this.redaction.scrub(message) }, 'proxy-router ping answered with an error');
-    // Refused credentials are the gateway's misconfiguration, not the session's death.
-    if (status === 401 || status === 403) throw new ProviderUpstreamError("proxy-router refused the gateway's credentials");
-    if (isBackendBusy(status, text)) return { kind: 'busy' };
-    return pingFailure(message, status);
+    const fields = { operation: 'chat', upstreamStatus: status, upstreamError: this.redaction.scrub(message) };
+    // Refused credentials are the gateway's misconfiguration, not the session's death: the
+    // caller's handler logs that failure; a ping outcome is logged here, once.
+    if (status === 401 || status === 403)
+      throw new ProviderUpstreamError("proxy-router refused the gateway's credentials").withLogFields(fields);
+    const result: PingResult = isBackendBusy(status, text) ? { kind: 'busy' } : pingFailure(message, status);
+    this.logger.warn({ ...fields, result: result.kind }, 'proxy-router ping answered with an error');
+    return result;
   }
 
   private logged(result: PingResult, upstream: string): PingResult {

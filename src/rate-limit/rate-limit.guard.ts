@@ -1,19 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DomainError } from '../common/errors';
 import { RATE_LIMITED } from './rate-limited';
 import { principalOf } from '../auth/decorators';
 import { Metrics } from '../metrics/metrics';
+import { RateLimitedError } from './errors';
 import { RateLimiter } from './rate-limiter';
-
-export class RateLimitedError extends DomainError {
-  readonly status = 429;
-  readonly code = 'rate_limited';
-
-  constructor(readonly retryAfterS: number) {
-    super(`Rate limit exceeded: try again in ${retryAfterS} s`);
-  }
-}
 
 /** Runs after the auth guard (registered after it): limits are per key, or per user for user tokens. */
 @Injectable()

@@ -1,6 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { detailExample } from '../common/openapi';
+import { errorExample } from '../common/openapi';
+import { RateLimitedError } from './errors';
 
 export const RATE_LIMITED = 'rateLimited';
 
@@ -10,6 +11,6 @@ export const RateLimited = (): MethodDecorator & ClassDecorator =>
     SetMetadata(RATE_LIMITED, true),
     ApiTooManyRequestsResponse({
       description: 'Rate limited (per API key; per user for user tokens). `Retry-After` says when to retry.',
-      schema: detailExample('Rate limit exceeded: try again in 42 s'),
+      schema: errorExample(new RateLimitedError(42)),
     }),
   );

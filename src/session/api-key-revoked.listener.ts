@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
+import { failureLogFields } from '../common/errors';
 import { API_KEY_REVOKED, ApiKeyRevokedEvent } from '../auth/events';
 import { SessionCloser } from './session-closer';
 import { SessionRepository } from './session.repository';
@@ -23,7 +24,7 @@ export class ApiKeyRevokedListener {
       }
     } catch (error) {
       // Nobody awaits a background listener: the sweeper closes what this could not.
-      this.logger.warn({ err: error, apiKeyId: event.apiKeyId }, "could not close the revoked key's session");
+      this.logger.warn({ ...failureLogFields(error), apiKeyId: event.apiKeyId }, "could not close the revoked key's session");
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { failureLogFields } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
@@ -40,7 +41,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
     } catch (error) {
       if (!(error instanceof NonceRejectedError)) throw error;
       // Rejected for its nonce: nothing was sent on chain, so one retry is safe.
-      this.logger.warn('on-chain write rejected for its nonce: serialising writes and retrying once');
+      this.logger.warn(failureLogFields(error), 'on-chain write rejected for its nonce: serialising writes and retrying once');
       await this.engage();
       return this.enqueue(send);
     }

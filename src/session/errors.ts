@@ -17,7 +17,7 @@ export class SessionOpeningError extends ConflictError {
 }
 
 export class NoActiveSessionError extends NotFoundError {
-  override readonly code = 'no_active_session';
+  override readonly code = 'no_session';
 
   constructor() {
     super('No active session');
@@ -25,7 +25,7 @@ export class NoActiveSessionError extends NotFoundError {
 }
 
 export class UnknownBidError extends NotFoundError {
-  override readonly code = 'unknown_bid';
+  override readonly code = 'bid_not_found';
 
   constructor() {
     super('Bid not found');

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { failureLogFields } from '../common/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { Session, SessionStatus } from './session.entity';
@@ -33,7 +34,7 @@ export class SessionCloser {
       await this.close(row, from, to);
       return true;
     } catch (error) {
-      this.logger.warn({ err: error, sessionId: row.chainSessionId }, 'close on chain failed; the sweeper will retry');
+      this.logger.warn({ ...failureLogFields(error), sessionId: row.chainSessionId }, 'close on chain failed; the sweeper will retry');
       return false;
     }
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isUniqueViolation } from '../common/errors';
+import { failureLogFields, isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { isOutcomeUnknown } from '../proxy-router/errors';
@@ -144,9 +144,9 @@ export class SessionOpener {
     } catch (error) {
       if (isOutcomeUnknown(error)) {
         this.metrics.opens.inc({ outcome: 'unknown' });
-        this.logger.warn({ err: error, intent: intent.id }, 'open outcome unknown: reconciling');
         void this.reconciler.reconcileSoon(intent.id);
-        throw new OpenOutcomeUnknownError(error);
+        // Logged once, by the filter that answers the 504.
+        throw new OpenOutcomeUnknownError(error).withLogFields({ intent: intent.id });
       }
       this.metrics.opens.inc({ outcome: 'failed' });
       await this.reconciler.failIntent(intent, error instanceof Error ? error.message : 'open failed');
@@ -159,7 +159,7 @@ export class SessionOpener {
   private async record(apiKey: KeyRef, intent: Session, chainSessionId: string, replacing?: Session): Promise<OpenOutcome> {
     // Read back BidID, Provider and EndsAt; if the node cannot say yet, they stay null.
     const onChain = await this.adapter.getSession(chainSessionId).catch((error: unknown) => {
-      this.logger.warn({ err: error, sessionId: chainSessionId }, 'could not read the new session back');
+      this.logger.warn({ ...failureLogFields(error), sessionId: chainSessionId }, 'could not read the new session back');
       return null;
     });
     const facts = factsOf(chainSessionId, onChain);

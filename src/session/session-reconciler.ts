@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isUniqueViolation } from '../common/errors';
+import { failureLogFields, isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { NodeAdapter } from '../proxy-router/node.adapter';
@@ -110,7 +110,7 @@ export class SessionReconciler {
       if (intent?.status !== 'opening') return;
       await this.reconcile(intent, await this.adapter.walletSessions());
     } catch (error) {
-      this.logger.warn({ err: error, intent: intentId }, 'immediate reconciliation failed; the sweeper will retry');
+      this.logger.warn({ ...failureLogFields(error), intent: intentId }, 'immediate reconciliation failed; the sweeper will retry');
     }
   }
 }

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { failureLogFields } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
@@ -76,7 +77,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
       report.ran = true;
       await this.expirePastEndsAt(report);
       const wallet = await this.adapter.walletSessions().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'sweep: the node cannot be reached; nothing changes');
+        this.logger.warn(failureLogFields(error), 'sweep: the node cannot be reached; nothing changes');
         return undefined;
       });
       if (!wallet) return report;
@@ -85,7 +86,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
       await this.closePending(report);
       await this.countUnmatched(wallet, report);
     } catch (error) {
-      this.logger.error({ err: error }, 'sweep failed');
+      this.logger.error({ ...failureLogFields(error), err: error }, 'sweep failed');
     }
     return report;
   }

@@ -16,7 +16,8 @@ import {
 import { applyDecorators } from '@nestjs/common';
 import { Authenticated, CurrentPrincipal } from '../auth/decorators';
 import { Principal } from '../auth/principal';
-import { detailExample, validationExample } from '../common/openapi';
+import { errorExample, validationExample } from '../common/openapi';
+import { ModelNotFoundError, ProviderNotConfiguredError, ProviderTimeoutError, ProviderUpstreamError } from '../proxy-router/errors';
 import { RawInput, RawRequestInput } from '../common/validation/raw-input';
 import { validateRequest } from '../common/validation/api-validation.pipe';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -31,9 +32,9 @@ import {
 import { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from './dto/session-response.dto';
 import { durationIssues, sessionDurationOf } from './session-duration';
 import { presentClosed, presentCreated, presentCurrent, presentPing } from './session.presenter';
+import { NoActiveSessionError, NoApiKeyError, OpenOutcomeUnknownError, SessionOpeningError, UnknownBidError } from './errors';
 import { SessionService } from './session.service';
 
-const NO_KEY = 'Create an API key first: POST /api/v1/auth/keys';
 const DURATION_LOC = ['body', 'sessionDuration'];
 
 /** The answers every route that reaches the node can give. */
@@ -41,29 +42,32 @@ const NodeFailures = () =>
   applyDecorators(
     ApiBadGatewayResponse({
       description: 'The proxy-router answered with an error',
-      schema: detailExample('The proxy-router answered with an error'),
+      schema: errorExample(new ProviderUpstreamError()),
     }),
     ApiServiceUnavailableResponse({
       description: 'The proxy-router is unreachable, not configured, or its circuit is open',
-      schema: detailExample('proxy-router not configured'),
+      schema: errorExample(new ProviderNotConfiguredError()),
     }),
     ApiGatewayTimeoutResponse({
       description: 'The proxy-router timed out',
-      schema: detailExample('The proxy-router did not answer in time'),
+      schema: errorExample(new ProviderTimeoutError()),
     }),
   );
 
 const CreateAnswers = () =>
   applyDecorators(
     ApiOkResponse({ type: SessionCreatedDto, description: 'Created, reused (`reused: true`) or replacing (`replaced_session_id`)' }),
-    ApiConflictResponse({ description: 'No API key yet (user tokens), or an ambiguous model name', schema: detailExample(NO_KEY) }),
+    ApiConflictResponse({
+      description: 'No API key yet (user tokens), or an ambiguous model name',
+      schema: errorExample(new NoApiKeyError()),
+    }),
     ApiUnprocessableEntityResponse({
       schema: validationExample(['body', 'sessionDuration'], 'greater_than_equal', 'Input should be greater than or equal to 60'),
     }),
     NodeFailures(),
     ApiGatewayTimeoutResponse({
       description: 'The proxy-router timed out, or the outcome of the open is not known yet (the gateway reconciles it)',
-      schema: detailExample('The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session'),
+      schema: errorExample(new OpenOutcomeUnknownError()),
     }),
   );
 
@@ -97,7 +101,7 @@ export class SessionController {
   })
   @ApiBody({ type: ModelSessionBodyDto, examples: bodyExamples })
   @CreateAnswers()
-  @ApiNotFoundResponse({ description: 'Unknown or deleted model', schema: detailExample('Model not found') })
+  @ApiNotFoundResponse({ description: 'Unknown or deleted model', schema: errorExample(new ModelNotFoundError()) })
   async createForModel(@CurrentPrincipal() principal: Principal, @RawInput() raw: RawRequestInput) {
     const { query, body } = validateRequest(raw, ModelSessionQueryDto, ModelSessionBodyDto, (_, b, issues) =>
       durationIssues(b.sessionDuration, this.config, DURATION_LOC, issues),
@@ -123,7 +127,7 @@ export class SessionController {
     examples: { defaults: bodyExamples.defaults, oneHour: { summary: 'One hour', value: { sessionDuration: 3600 } } },
   })
   @CreateAnswers()
-  @ApiNotFoundResponse({ description: 'Unknown or deleted bid', schema: detailExample('Bid not found') })
+  @ApiNotFoundResponse({ description: 'Unknown or deleted bid', schema: errorExample(new UnknownBidError()) })
   async createForBid(@CurrentPrincipal() principal: Principal, @RawInput() raw: RawRequestInput) {
     const { query, body } = validateRequest(raw, BidSessionQueryDto, BidSessionBodyDto, (_, b, issues) =>
       durationIssues(b.sessionDuration, this.config, DURATION_LOC, issues),
@@ -138,8 +142,8 @@ export class SessionController {
   @Get()
   @ApiOperation({ summary: 'The session your key should use now', description: 'Needs no proxy-router.' })
   @ApiOkResponse({ type: CurrentSessionDto })
-  @ApiNotFoundResponse({ schema: detailExample('No active session') })
-  @ApiConflictResponse({ description: 'No API key yet (user tokens)', schema: detailExample(NO_KEY) })
+  @ApiNotFoundResponse({ schema: errorExample(new NoActiveSessionError()) })
+  @ApiConflictResponse({ description: 'No API key yet (user tokens)', schema: errorExample(new NoApiKeyError()) })
   async current(@CurrentPrincipal() principal: Principal): Promise<CurrentSessionDto> {
     return presentCurrent(await this.sessions.current(principal));
   }
@@ -153,7 +157,7 @@ export class SessionController {
   @ApiOkResponse({ type: PingResponseDto })
   @ApiConflictResponse({
     description: 'The session is still opening, or no API key yet',
-    schema: detailExample('A session is being opened for this API key: try again once it is recorded (GET /api/v1/session)'),
+    schema: errorExample(new SessionOpeningError()),
   })
   @NodeFailures()
   async ping(@CurrentPrincipal() principal: Principal): Promise<PingResponseDto> {
@@ -164,7 +168,7 @@ export class SessionController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Close your session on chain and in the gateway' })
   @ApiOkResponse({ type: CloseResponseDto })
-  @ApiConflictResponse({ description: 'The session is still opening, or no API key yet', schema: detailExample(NO_KEY) })
+  @ApiConflictResponse({ description: 'The session is still opening, or no API key yet', schema: errorExample(new NoApiKeyError()) })
   @NodeFailures()
   async close(@CurrentPrincipal() principal: Principal): Promise<CloseResponseDto> {
     return presentClosed(await this.sessions.close(principal));
