@@ -36,6 +36,7 @@ export class SessionOpener {
   private readonly logger = new Logger(SessionOpener.name);
   /** Rule 4 within one instance: one open per key at a time; same-target callers share it. */
   private readonly inflight = new Map<string, { target: string; outcome: Promise<OpenOutcome> }>();
+  private newestRead?: Promise<string | null>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -155,9 +156,22 @@ export class SessionOpener {
    * and adopting the wrong session leaves the real one paid for and unused.
    */
   private async recordProof(intent: Session): Promise<void> {
-    const [newest] = await this.adapter.walletSessions({ limit: 1 });
+    const newest = await this.newestWalletSession();
     // No longer opening: a reconciler gave up on it while the write queued. Nothing is sent.
-    if (!(await this.sessions.recordSent(intent.id, newest?.id ?? null))) throw new SessionOpeningError();
+    if (!(await this.sessions.recordSent(intent.id, newest))) throw new SessionOpeningError();
+  }
+
+  /**
+   * Opens sent at about the same time share one read still in flight: it started before
+   * each of their sends, so it proves for each of them (an older proof only admits more
+   * candidates, which the ambiguity rule then weighs).
+   */
+  private newestWalletSession(): Promise<string | null> {
+    this.newestRead ??= this.adapter
+      .walletSessions({ limit: 1 })
+      .then(([newest]) => newest?.id ?? null)
+      .finally(() => (this.newestRead = undefined));
+    return this.newestRead;
   }
 
   private send(target: SessionTarget): Promise<string> {
