@@ -26,10 +26,14 @@ export interface OpenOutcome {
   replacedSessionId: string | null;
 }
 
+/** What the claim did: the decision, with the intent it inserted when it decided to open. */
+type Claimed = Exclude<ClaimDecision, { kind: 'open' }> | { kind: 'open'; intent: Session };
+
 /**
- * The open protocol of DESIGN.md: coalesce in-process → claim (short transaction) → open
- * (no transaction, no connection held) → record (short transaction). An open is sent at
- * most once; an unknown outcome is reconciled, never re-sent.
+ * The open protocol of docs/DESIGN.md "The session open protocol": coalesce in-process →
+ * claim (short transaction) → proof and open (no transaction, no connection held) →
+ * settle (short transaction). An open is sent at most once; an unknown outcome is
+ * reconciled, never re-sent.
  */
 @Injectable()
 export class SessionOpener {
@@ -76,30 +80,30 @@ export class SessionOpener {
   private async claimAndOpen(apiKey: KeyRef, target: SessionTarget): Promise<OpenOutcome> {
     for (;;) {
       const claim = await this.claim(apiKey, target);
-      if (claim.decision.kind === 'reuse') {
+      if (claim.kind === 'reuse') {
         this.metrics.opens.inc({ outcome: 'reused' });
-        return { session: claim.decision.session, reused: true, replacedSessionId: null };
+        return { session: claim.session, reused: true, replacedSessionId: null };
       }
-      if (claim.intent) return this.openClaimed(apiKey, target, claim.intent);
+      if (claim.kind === 'open') return this.openClaimed(apiKey, target, claim.intent);
       // Another instance (or a crashed process) is opening for this key: wait, then decide again.
-      if (claim.decision.kind === 'wait') await this.waitWhileOpening(claim.decision.intentId);
+      await this.waitWhileOpening(claim.intentId);
     }
   }
 
   /** Step 1, one short transaction under the key's row lock: the decision, and what it writes. */
-  private claim(apiKey: KeyRef, target: SessionTarget): Promise<{ decision: ClaimDecision; intent?: Session }> {
+  private claim(apiKey: KeyRef, target: SessionTarget): Promise<Claimed> {
     return this.sessions
-      .underKeyLock(apiKey.id, async (rows) => {
+      .underKeyLock(apiKey.id, async (rows): Promise<Claimed> => {
         const decision = decideClaim(await rows.held(apiKey.id), target, new Date(), this.config.sessions.minDurationS);
-        if (decision.kind === 'wait') return { decision };
+        if (decision.kind === 'wait') return decision;
         if (decision.kind === 'reuse') {
           const { session } = decision;
           if (session.status === 'replacing') await rows.transition(session.id, 'active', 'claim', { from: ['replacing'] });
-          return { decision };
+          return decision;
         }
         // The old session stays usable (outside the unique index) until the new one is recorded.
         if (decision.replacing) await rows.transition(decision.replacing.id, 'replacing', 'claim', { from: ['active'] });
-        return { decision, intent: await rows.insertOpening(apiKey, target) };
+        return { kind: 'open', intent: await rows.insertOpening(apiKey, target) };
       })
       .catch((error: unknown) => {
         if (isUniqueViolation(error, 'uq_sessions_live_per_key')) throw new SessionOpeningError();
