@@ -50,7 +50,9 @@ export abstract class NodeAdapter {
 
   /**
    * The node's wallet's sessions, newest first, as far back as `options` say (without
-   * options: the whole history, every page).
+   * options: the whole history, every page). The node lists them in opening order (each
+   * open appends to the wallet's list on chain; `order=desc` reverses it), so a session
+   * listed above another was opened after it.
    */
   abstract walletSessions(options?: WalletReadOptions): Promise<OnChainSession[]>;
 

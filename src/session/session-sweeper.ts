@@ -13,9 +13,6 @@ import { TRACKED, USABLE } from './session-lifecycle';
 import { SessionReconciler } from './session-reconciler';
 import { SessionRepository } from './session.repository';
 
-/** Arbitrary constant: the advisory lock whose holder is the one instance that sweeps. */
-const SWEEPER_LOCK_KEY = 727_003;
-
 export interface SweepReport {
   ran: boolean;
   adopted: number;
@@ -113,8 +110,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
     if (this.endpoint.isEmbedded) return true;
     this.leaderConnection ??= new DedicatedConnection(this.endpoint.url, 'sweeper-leader');
     if (this.leading && this.leaderConnection.connected) return true;
-    const rows = await this.leaderConnection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SWEEPER_LOCK_KEY]);
-    this.leading = rows[0]?.ok === true;
+    this.leading = await this.sessions.tryLeadSweeps(this.leaderConnection);
     return this.leading;
   }
 

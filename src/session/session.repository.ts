@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { DedicatedConnection } from '../database/dedicated-connection';
 import { Session } from './session.entity';
 import { allowedFrom, HELD, Mover, SessionStatus, USABLE } from './session-lifecycle';
 import { SessionTarget } from './session-target';
@@ -16,6 +17,9 @@ export interface OnChainFacts {
 }
 
 type Values = QueryDeepPartialEntity<Session>;
+
+/** Arbitrary constant: the advisory lock whose holder is the one instance that sweeps. */
+const SWEEPER_LOCK_KEY = 727_003;
 
 /** Counts writes: read caches keyed on it are never stale for this instance's own writes. */
 class WriteCounter {
@@ -174,5 +178,11 @@ export class SessionRepository extends SessionRows {
       // After the commit: a cache filled while the transaction ran is not kept.
       this.writes.count++;
     }
+  }
+
+  /** Leader election: the sweeper's advisory lock, held by that dedicated connection's session for as long as it lives. */
+  async tryLeadSweeps(connection: DedicatedConnection): Promise<boolean> {
+    const rows = await connection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SWEEPER_LOCK_KEY]);
+    return rows[0]?.ok === true;
   }
 }
