@@ -118,6 +118,23 @@ describe('adoption of unknown-outcome opens (e2e)', () => {
     expect((await http.current(key)).status).toBe(404);
   });
 
+  it('a wallet that cannot be read before the send: the open is not sent, the intent fails, the next create works', async () => {
+    const model = models[4];
+    const [key] = await createKeys(gateway, 'adopt-no-proof', 1);
+    sim.control.resetCounts();
+    // The read and its retries all fail: no proof, so no open.
+    sim.control.failNext('userSessions', { status: 500, error: 'simulated failure', times: 3 });
+
+    const refused = await http.createModel(key, model);
+    expect(refused.status).toBe(502);
+    expect(sim.counts()).toMatchObject({ userSessions: 3, openModel: 0 });
+    expect((await rowsOf(db, key.id)).map((r) => [r.status, r.chain_session_id])).toEqual([['failed', null]]);
+
+    const next = await http.createModel(key, model);
+    expect(next.status).toBe(200);
+    expect(sim.counts().openModel).toBe(1);
+  });
+
   it("two keys whose opens of one model both end unknown: neither adopts the other's session; both fail, both sessions are orphans", async () => {
     const model = models[3];
     const [first, second] = await createKeys(gateway, 'adopt-rivals', 2);
@@ -125,7 +142,7 @@ describe('adoption of unknown-outcome opens (e2e)', () => {
     const baseline = (await sweep()).unmatchedWalletSessions;
     const before = walletIds(sim);
     // Both sends are at the node before either lands: each proof is older than both sessions.
-    sim.control.setLatency('openModel', 400);
+    sim.control.setLatency('openModel', 1_500);
     sim.control.failNext('openModel', { status: 500, error: 'already known', commit: true, times: 2 });
 
     const answers = await Promise.all([http.createModel(first, model), http.createModel(second, model)]);
