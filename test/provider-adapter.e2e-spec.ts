@@ -156,6 +156,30 @@ describe('ProxyRouterAdapter against the simulator (e2e)', () => {
       expect(sim.counts().userSessions).toBe(2);
     });
 
+    it("reads the wallet's sessions newest first, only as far back as asked", async () => {
+      for (let i = 0; i < 5; i++) sim.control.commitSession({ modelId: live(), sessionDuration: 600 });
+      const newestFirst = sim.control
+        .sessions()
+        .map((s) => s.id)
+        .reverse();
+      const adapter = anAdapter({}, { pageSize: 2 });
+      await adapter.walletAddress();
+
+      sim.control.resetCounts();
+      expect((await adapter.walletSessions({ limit: 1 })).map((s) => s.id)).toEqual(newestFirst.slice(0, 1));
+      expect(sim.counts().userSessions).toBe(1);
+
+      // Every session opened before a horizon in the future: the first page is the last one read.
+      sim.control.resetCounts();
+      const future = Math.floor(Date.now() / 1000) + 3600;
+      expect((await adapter.walletSessions({ openedSince: future })).map((s) => s.id)).toEqual(newestFirst.slice(0, 2));
+      expect(sim.counts().userSessions).toBe(1);
+
+      sim.control.resetCounts();
+      expect((await adapter.walletSessions({ openedSince: 0 })).map((s) => s.id)).toEqual(newestFirst);
+      expect(sim.counts().userSessions).toBe(3);
+    });
+
     it('answers the healthcheck', async () => {
       await expect(anAdapter().health()).resolves.toBeUndefined();
     });

@@ -1,4 +1,13 @@
-import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './node.types';
+import type {
+  Bid,
+  Model,
+  OnChainSession,
+  OpenByBidOptions,
+  OpenByModelOptions,
+  PingResult,
+  RatedBid,
+  WalletReadOptions,
+} from './node.types';
 
 /**
  * The gateway's only door to the Morpheus marketplace (the DI token other modules inject).
@@ -39,8 +48,13 @@ export abstract class NodeAdapter {
   /** The address of the node's wallet (which signs every open and close). */
   abstract walletAddress(): Promise<string>;
 
-  /** Every session of the node's wallet (all pages), for reconciliation. */
-  abstract walletSessions(): Promise<OnChainSession[]>;
+  /**
+   * The node's wallet's sessions, newest first, as far back as `options` say (without
+   * options: the whole history, every page). The node lists them in opening order (each
+   * open appends to the wallet's list on chain; `order=desc` reverses it), so a session
+   * listed above another was opened after it.
+   */
+  abstract walletSessions(options?: WalletReadOptions): Promise<OnChainSession[]>;
 
   /**
    * A minimal streamed chat completion on the session: resolves at the first chunk or

@@ -58,6 +58,17 @@ export interface OnChainSession {
   closedAt: bigint;
 }
 
+/**
+ * How far back a wallet read goes. The listing is read newest first (the node's `order=desc`,
+ * opening order) and grows with every session ever opened, so readers say what they need.
+ */
+export interface WalletReadOptions {
+  /** Unix seconds: stop after the first page whose sessions all opened before this. */
+  openedSince?: number;
+  /** At most this many sessions (the newest ones): `1` reads the newest session only. */
+  limit?: number;
+}
+
 export interface OpenByModelOptions {
   /** Seconds. */
   sessionDuration: number;

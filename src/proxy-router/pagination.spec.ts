@@ -25,6 +25,16 @@ describe('collectPages', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('stops after the page the caller says is the last one it needs', async () => {
+    const calls: Array<[number, number]> = [];
+    const upToItem12 = (page: string[]) => page.includes('item-12');
+    await expect(collectPages(pagedNode(items(50), calls), (s) => s, 10, undefined, upToItem12)).resolves.toEqual(items(20));
+    expect(calls).toEqual([
+      [0, 10],
+      [10, 10],
+    ]);
+  });
+
   it('stops when a node ignoring the offset repeats itself', async () => {
     let calls = 0;
     const everything = async () => {

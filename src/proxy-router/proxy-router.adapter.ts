@@ -4,7 +4,16 @@ import { OutcomeUnknownError, ProviderUnreachableError, ProviderUpstreamError, t
 import { classifyNodeMessage, readFailure, writeFailure } from './node-errors';
 import { collectPages } from './pagination';
 import { NodeAdapter } from './node.adapter';
-import type { Bid, Model, OnChainSession, OpenByBidOptions, OpenByModelOptions, PingResult, RatedBid } from './node.types';
+import type {
+  Bid,
+  Model,
+  OnChainSession,
+  OpenByBidOptions,
+  OpenByModelOptions,
+  PingResult,
+  RatedBid,
+  WalletReadOptions,
+} from './node.types';
 import { type Deadlines, ProxyRouterClient, type ResilienceOptions } from './proxy-router.client';
 import { type EndpointSettings, endpointFrom } from './proxy-router.endpoint';
 import { MAX_PAGE_SIZE, NodePaths } from './proxy-router.paths';
@@ -84,11 +93,18 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
     return this.wallet;
   }
 
-  async walletSessions(): Promise<OnChainSession[]> {
+  async walletSessions(options: WalletReadOptions = {}): Promise<OnChainSession[]> {
     const user = await this.walletAddress();
-    const page = (offset: number, limit: number) =>
-      this.read('userSessions', NodePaths.userSessions(user, { offset, limit }), wire.sessionsFromBody);
-    return this.listing(page, (session) => session.id);
+    const { openedSince, limit } = options;
+    const pageSize = Math.min(limit ?? this.pageSize, this.pageSize);
+    const page = (offset: number, size: number) =>
+      this.read('userSessions', NodePaths.userSessions(user, { offset, limit: size, order: 'desc' }), wire.sessionsFromBody);
+    let read = 0;
+    // Newest first: once a whole page opened before the horizon, every later page did too.
+    const isLast = (items: OnChainSession[]) =>
+      (read += items.length) >= (limit ?? Infinity) || (openedSince !== undefined && items.every((s) => s.openedAt < openedSince));
+    const sessions = await this.readable('listing', () => collectPages(page, (s) => s.id, pageSize, undefined, isLast));
+    return limit === undefined ? sessions : sessions.slice(0, limit);
   }
 
   openSessionByModel(modelId: string, options: OpenByModelOptions): Promise<string> {

@@ -3,10 +3,12 @@
 export interface PageRequest {
   offset: number;
   limit: number;
+  /** Registration (opening) order; `desc` is newest first. */
+  order?: 'asc' | 'desc';
 }
 
 const seg = (value: string): string => encodeURIComponent(value);
-const page = ({ offset, limit }: PageRequest): string => `offset=${offset}&limit=${limit}&order=asc`;
+const page = ({ offset, limit, order = 'asc' }: PageRequest): string => `offset=${offset}&limit=${limit}&order=${order}`;
 
 export const NodePaths = {
   health: (): string => '/healthcheck',

@@ -3,6 +3,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { failureLogFields } from '../common/errors';
 import { API_KEY_REVOKED, ApiKeyRevokedEvent } from '../auth/events';
 import { SessionCloser } from './session-closer';
+import { isUsable } from './session-lifecycle';
 import { SessionRepository } from './session.repository';
 
 /** A revoked key's live session is closed on chain in the background (the sweeper retries failures). */
@@ -19,8 +20,8 @@ export class ApiKeyRevokedListener {
   async closeSessionOf(event: ApiKeyRevokedEvent): Promise<void> {
     try {
       for (const row of await this.sessions.held(event.apiKeyId)) {
-        if (row.status === 'opening' || !row.chainSessionId) continue; // settled by the opener or the reconciler
-        await this.closer.closeQuietly(row, [row.status]);
+        // An `opening` one is settled by the opener or the reconciler; the sweeper closes it then.
+        if (isUsable(row.status) && row.chainSessionId) await this.closer.closeQuietly(row, [row.status]);
       }
     } catch (error) {
       // Nobody awaits a background listener: the sweeper closes what this could not.

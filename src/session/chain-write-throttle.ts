@@ -1,14 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { failureLogFields } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
 import { NonceRejectedError } from '../proxy-router/errors';
-
-/** Arbitrary constant: the advisory lock that serialises on-chain writes across instances. */
-const WRITE_LOCK_KEY = 727_002;
+import { ChainThrottleRepository } from './chain-throttle.repository';
 /** How stale this instance's view of the shared throttle state may be. */
 const STATE_TTL_MS = 1_000;
 
@@ -31,7 +27,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly state: ChainThrottleRepository,
     private readonly endpoint: DatabaseEndpoint,
   ) {}
 
@@ -69,11 +65,11 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
   private async exclusively<T>(send: () => Promise<T>): Promise<T> {
     const lock = this.crossInstanceLock();
     if (!lock) return send();
-    await lock.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK_KEY]);
+    await this.state.lockWrites(lock);
     try {
       return await send();
     } finally {
-      await lock.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK_KEY]).catch((error: unknown) => {
+      await this.state.unlockWrites(lock).catch((error: unknown) => {
         // A lost connection releases its locks by itself.
         this.logger.warn({ err: error }, 'could not release the write lock');
       });
@@ -91,10 +87,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
     if (now < this.until) return true;
     if (now - this.checkedAt < STATE_TTL_MS) return false;
     this.checkedAt = now;
-    const rows: { until_ms: string }[] = await this.dataSource.query(
-      `SELECT (extract(epoch FROM until) * 1000)::bigint AS until_ms FROM chain_throttle WHERE id = 1`,
-    );
-    this.until = rows[0] ? Number(rows[0].until_ms) : 0;
+    this.until = await this.state.until();
     return now < this.until;
   }
 
@@ -102,11 +95,7 @@ export class ChainWriteThrottle implements OnApplicationShutdown {
   private async engage(): Promise<void> {
     const seconds = this.config.sessions.chainThrottleCooldownS;
     this.until = Math.max(this.until, Date.now() + seconds * 1000);
-    await this.dataSource.query(
-      `INSERT INTO chain_throttle (id, until) VALUES (1, now() + make_interval(secs => $1))
-       ON CONFLICT (id) DO UPDATE SET until = GREATEST(chain_throttle.until, EXCLUDED.until)`,
-      [seconds],
-    );
+    await this.state.extend(seconds);
   }
 
   async onApplicationShutdown(): Promise<void> {

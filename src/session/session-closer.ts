@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { failureLogFields } from '../common/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
-import { Session, SessionStatus } from './session.entity';
+import { Session } from './session.entity';
+import { SessionStatus } from './session-lifecycle';
 import { SessionEvents } from './session-events';
 import { SessionRepository } from './session.repository';
 
@@ -21,17 +22,21 @@ export class SessionCloser {
     private readonly events: SessionEvents,
   ) {}
 
-  /** Closes on chain and moves the row from `from` to `to` (with `closed_at`). Throws on failure. */
-  async close(row: Session, from: SessionStatus[], to: SessionStatus = 'closed'): Promise<void> {
+  /**
+   * Closes on chain and records it (`closed_at`) on a row still in `from`: `closed`, or for
+   * an expired one, still `expired`. Throws on failure.
+   */
+  async close(row: Session, from: readonly SessionStatus[]): Promise<void> {
     await this.throttle.write(() => this.adapter.closeSession(row.chainSessionId!));
-    const moved = await this.sessions.transition(row.id, from, to, { closedAt: new Date() });
+    const to = from.includes('expired') ? 'expired' : 'closed';
+    const moved = await this.sessions.transition(row.id, to, 'close', { from, set: { closedAt: new Date() } });
     if (moved && to === 'closed') await this.events.emit('session.closed', row);
   }
 
   /** Best effort: a replaced or abandoned session whose close failed is retried by the sweeper. */
-  async closeQuietly(row: Session, from: SessionStatus[], to: SessionStatus = 'closed'): Promise<boolean> {
+  async closeQuietly(row: Session, from: readonly SessionStatus[]): Promise<boolean> {
     try {
-      await this.close(row, from, to);
+      await this.close(row, from);
       return true;
     } catch (error) {
       this.logger.warn({ ...failureLogFields(error), sessionId: row.chainSessionId }, 'close on chain failed; the sweeper will retry');

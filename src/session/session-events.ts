@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Session } from './session.entity';
+import { SessionRepository } from './session.repository';
 
 export const SESSION_EVENTS = ['session.opened', 'session.closed', 'session.expired', 'session.dead'] as const;
 export type SessionEventName = (typeof SESSION_EVENTS)[number];
@@ -20,12 +19,12 @@ export interface SessionEvent {
 export class SessionEvents {
   constructor(
     private readonly emitter: EventEmitter2,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sessions: SessionRepository,
   ) {}
 
   async emit(name: SessionEventName, session: Session, apiKeyPrefix?: string): Promise<void> {
     if (!session.chainSessionId) return;
-    const prefix = apiKeyPrefix ?? (await this.prefixOf(session.apiKeyId));
+    const prefix = apiKeyPrefix ?? (await this.sessions.keyPrefixOf(session.apiKeyId));
     const event: SessionEvent = {
       session_id: session.chainSessionId,
       api_key_prefix: prefix,
@@ -33,10 +32,5 @@ export class SessionEvents {
       at: new Date().toISOString(),
     };
     this.emitter.emit(name, event);
-  }
-
-  private async prefixOf(apiKeyId: string): Promise<string> {
-    const rows: { key_prefix: string }[] = await this.dataSource.query('SELECT key_prefix FROM api_keys WHERE id = $1', [apiKeyId]);
-    return rows[0] ? `sk-${rows[0].key_prefix}` : '';
   }
 }

@@ -5,14 +5,14 @@ import { Metrics } from '../metrics/metrics';
 import { isOutcomeUnknown } from '../proxy-router/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
+import { ClaimDecision, decideClaim } from './claim-decision';
 import { OpenOutcomeUnknownError, SessionOpeningError } from './errors';
 import { factsOf } from './on-chain-facts';
 import { Session } from './session.entity';
-import { SessionCloser } from './session-closer';
-import { SessionEvents } from './session-events';
 import { SessionReconciler } from './session-reconciler';
+import { SessionSettler } from './session-settler';
 import { SessionRepository } from './session.repository';
-import { rowTargetKey, SessionTarget, targetKey } from './session-target';
+import { SessionTarget, targetKey } from './session-target';
 
 export interface KeyRef {
   id: string;
@@ -26,28 +26,29 @@ export interface OpenOutcome {
   replacedSessionId: string | null;
 }
 
-type Claim =
-  { kind: 'reuse'; session: Session } | { kind: 'wait'; intentId: string } | { kind: 'open'; intent: Session; replacing?: Session };
+/** What the claim did: the decision, with the intent it inserted when it decided to open. */
+type Claimed = Exclude<ClaimDecision, { kind: 'open' }> | { kind: 'open'; intent: Session };
 
 /**
- * The open protocol of docs/DESIGN.md "The open protocol": coalesce in-process → claim (short transaction) → open
- * (no transaction, no connection held) → record (short transaction). An open is sent at
- * most once; an unknown outcome is reconciled, never re-sent.
+ * The open protocol of docs/DESIGN.md "The open protocol": coalesce in-process →
+ * claim (short transaction) → proof and open (no transaction, no connection held) →
+ * settle (short transaction). An open is sent at most once; an unknown outcome is
+ * reconciled, never re-sent.
  */
 @Injectable()
 export class SessionOpener {
   private readonly logger = new Logger(SessionOpener.name);
   /** Rule 4 within one instance: one open per key at a time; same-target callers share it. */
   private readonly inflight = new Map<string, { target: string; outcome: Promise<OpenOutcome> }>();
+  private newestRead?: Promise<string | null>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly adapter: NodeAdapter,
     private readonly throttle: ChainWriteThrottle,
     private readonly sessions: SessionRepository,
-    private readonly closer: SessionCloser,
+    private readonly settler: SessionSettler,
     private readonly reconciler: SessionReconciler,
-    private readonly events: SessionEvents,
     private readonly metrics: Metrics,
   ) {}
 
@@ -83,39 +84,31 @@ export class SessionOpener {
         this.metrics.opens.inc({ outcome: 'reused' });
         return { session: claim.session, reused: true, replacedSessionId: null };
       }
-      if (claim.kind === 'open') return this.openClaimed(apiKey, target, claim.intent, claim.replacing);
+      if (claim.kind === 'open') return this.openClaimed(apiKey, target, claim.intent);
       // Another instance (or a crashed process) is opening for this key: wait, then decide again.
       await this.waitWhileOpening(claim.intentId);
     }
   }
 
-  /** Step 1, one short transaction under the key's row lock. */
-  private claim(apiKey: KeyRef, target: SessionTarget): Promise<Claim> {
+  /** Step 1, one short transaction under the key's row lock: the decision, and what it writes. */
+  private claim(apiKey: KeyRef, target: SessionTarget): Promise<Claimed> {
     return this.sessions
-      .transaction(async (manager): Promise<Claim> => {
-        await this.sessions.lockApiKey(manager, apiKey.id);
-        const held = await this.sessions.held(apiKey.id, manager);
-        const opening = held.find((row) => row.status === 'opening');
-        if (opening) return { kind: 'wait', intentId: opening.id };
-        const active = held.find((row) => row.status === 'active' || row.status === 'replacing');
-        if (active && rowTargetKey(active) === targetKey(target) && this.hasTimeLeft(active)) {
-          if (active.status === 'replacing') await this.sessions.setStatus(active.id, 'active', manager);
-          return { kind: 'reuse', session: active };
+      .underKeyLock(apiKey.id, async (rows): Promise<Claimed> => {
+        const decision = decideClaim(await rows.held(apiKey.id), target, new Date(), this.config.sessions.minDurationS);
+        if (decision.kind === 'wait') return decision;
+        if (decision.kind === 'reuse') {
+          const { session } = decision;
+          if (session.status === 'replacing') await rows.transition(session.id, 'active', 'claim', { from: ['replacing'] });
+          return decision;
         }
         // The old session stays usable (outside the unique index) until the new one is recorded.
-        if (active) await this.sessions.setStatus(active.id, 'replacing', manager);
-        const intent = await this.sessions.insertOpening(manager, apiKey, target);
-        return { kind: 'open', intent, replacing: active };
+        if (decision.replacing) await rows.transition(decision.replacing.id, 'replacing', 'claim', { from: ['active'] });
+        return { kind: 'open', intent: await rows.insertOpening(apiKey, target) };
       })
       .catch((error: unknown) => {
         if (isUniqueViolation(error, 'uq_sessions_live_per_key')) throw new SessionOpeningError();
         throw error;
       });
-  }
-
-  private hasTimeLeft(session: Session): boolean {
-    if (!session.expiresAt) return true; // the node has not reported EndsAt yet: assume fresh
-    return session.expiresAt.getTime() - Date.now() >= this.config.sessions.minDurationS * 1000;
   }
 
   private async waitWhileOpening(intentId: string): Promise<void> {
@@ -128,19 +121,14 @@ export class SessionOpener {
     throw new SessionOpeningError();
   }
 
-  /** Steps 2–4: the one call to the node, then the outcome recorded. */
-  private async openClaimed(apiKey: KeyRef, target: SessionTarget, intent: Session, replacing?: Session): Promise<OpenOutcome> {
+  /** Steps 2–4: the one call to the node, then the outcome settled. */
+  private async openClaimed(apiKey: KeyRef, target: SessionTarget, intent: Session): Promise<OpenOutcome> {
     let chainSessionId: string;
     try {
-      chainSessionId = await this.throttle.write(() =>
-        target.kind === 'model'
-          ? this.adapter.openSessionByModel(target.modelId, {
-              sessionDuration: target.sessionDuration,
-              directPayment: target.directPayment,
-              failover: target.failover,
-            })
-          : this.adapter.openSessionByBid(target.bidId, { sessionDuration: target.sessionDuration }),
-      );
+      chainSessionId = await this.throttle.write(async () => {
+        await this.recordProof(intent);
+        return this.send(target);
+      });
     } catch (error) {
       if (isOutcomeUnknown(error)) {
         this.metrics.opens.inc({ outcome: 'unknown' });
@@ -149,39 +137,54 @@ export class SessionOpener {
         throw new OpenOutcomeUnknownError(error).withLogFields({ intent: intent.id });
       }
       this.metrics.opens.inc({ outcome: 'failed' });
-      await this.reconciler.failIntent(intent, error instanceof Error ? error.message : 'open failed');
+      await this.settler.failed(intent, error instanceof Error ? error.message : 'open failed');
       throw error;
     }
-    this.metrics.opens.inc({ outcome: 'opened' });
-    return this.record(apiKey, intent, chainSessionId, replacing);
-  }
-
-  private async record(apiKey: KeyRef, intent: Session, chainSessionId: string, replacing?: Session): Promise<OpenOutcome> {
     // Read back BidID, Provider and EndsAt; if the node cannot say yet, they stay null.
     const onChain = await this.adapter.getSession(chainSessionId).catch((error: unknown) => {
       this.logger.warn({ ...failureLogFields(error), sessionId: chainSessionId }, 'could not read the new session back');
       return null;
     });
-    const facts = factsOf(chainSessionId, onChain);
-    await this.sessions.transaction(async (manager) => {
-      await this.sessions.lockApiKey(manager, apiKey.id);
-      await this.sessions.recordOpened(manager, intent.id, facts);
-      if (replacing) await this.sessions.setStatus(replacing.id, 'closing', manager);
-    });
-    // What the record step wrote, without reading it back.
-    const session: Session = {
-      ...intent,
-      status: 'active',
-      chainSessionId,
-      provider: facts.provider,
-      bidId: facts.bidId ?? intent.bidId,
-      modelId: facts.modelId ?? intent.modelId,
-      openedAt: facts.openedAt ?? new Date(),
-      expiresAt: facts.expiresAt,
-    };
-    await this.events.emit('session.opened', session, apiKey.prefix);
-    // Rule 3: the replaced session is closed on chain after the new one is recorded.
-    if (replacing) await this.closer.closeQuietly(replacing, ['closing']);
-    return { session, reused: false, replacedSessionId: replacing?.chainSessionId ?? null };
+    const settled = await this.settler.opened(intent, factsOf(chainSessionId, onChain), 'opened', apiKey.prefix);
+    if (settled) return { session: settled.session, reused: false, replacedSessionId: settled.replaced?.chainSessionId ?? null };
+    // Settled meanwhile by a sweep that judged it stale: adopted (this very session), or failed (an orphan now).
+    const row = await this.sessions.findById(intent.id);
+    if (row?.status === 'active' && row.chainSessionId === chainSessionId) return { session: row, reused: false, replacedSessionId: null };
+    throw new OpenOutcomeUnknownError();
+  }
+
+  /**
+   * Rule 6's proof, taken just before the send: the wallet's newest session, stored on the
+   * intent. If it cannot be read the open is not sent (the read's error is the answer, and
+   * the intent fails): an open without the proof could only be reconciled by weaker rules,
+   * and adopting the wrong session leaves the real one paid for and unused.
+   */
+  private async recordProof(intent: Session): Promise<void> {
+    const newest = await this.newestWalletSession();
+    // No longer opening: a reconciler gave up on it while the write queued. Nothing is sent.
+    if (!(await this.sessions.recordSent(intent.id, newest))) throw new SessionOpeningError();
+  }
+
+  /**
+   * Opens sent at about the same time share one read still in flight: it started before
+   * each of their sends, so it proves for each of them (an older proof only admits more
+   * candidates, which the ambiguity rule then weighs).
+   */
+  private newestWalletSession(): Promise<string | null> {
+    this.newestRead ??= this.adapter
+      .walletSessions({ limit: 1 })
+      .then(([newest]) => newest?.id ?? null)
+      .finally(() => (this.newestRead = undefined));
+    return this.newestRead;
+  }
+
+  private send(target: SessionTarget): Promise<string> {
+    return target.kind === 'model'
+      ? this.adapter.openSessionByModel(target.modelId, {
+          sessionDuration: target.sessionDuration,
+          directPayment: target.directPayment,
+          failover: target.failover,
+        })
+      : this.adapter.openSessionByBid(target.bidId, { sessionDuration: target.sessionDuration });
   }
 }

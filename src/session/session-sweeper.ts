@@ -5,15 +5,14 @@ import { DatabaseEndpoint } from '../database/database-endpoint';
 import { DedicatedConnection } from '../database/dedicated-connection';
 import { NodeAdapter } from '../proxy-router/node.adapter';
 import { OnChainSession } from '../proxy-router/node.types';
+import { SEND_SKEW_S, sentSince } from './adoption-rule';
 import { factsOf } from './on-chain-facts';
 import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
 import { SessionEvents } from './session-events';
+import { TRACKED, USABLE } from './session-lifecycle';
 import { SessionReconciler } from './session-reconciler';
 import { SessionRepository } from './session.repository';
-
-/** Arbitrary constant: the advisory lock whose holder is the one instance that sweeps. */
-const SWEEPER_LOCK_KEY = 727_003;
 
 export interface SweepReport {
   ran: boolean;
@@ -76,19 +75,35 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
       if (!this.config.proxyRouter.url || !(await this.isLeader())) return report;
       report.ran = true;
       await this.expirePastEndsAt(report);
-      const wallet = await this.adapter.walletSessions().catch((error: unknown) => {
+      const stale = (await this.sessions.openingIntents()).filter((intent) => this.reconciler.openTimeIsUp(intent));
+      const tracked = await this.sessions.withChainId(TRACKED);
+      const openedSince = this.horizon(stale, tracked);
+      const wallet = await this.adapter.walletSessions({ openedSince }).catch((error: unknown) => {
         this.logger.warn(failureLogFields(error), 'sweep: the node cannot be reached; nothing changes');
         return undefined;
       });
       if (!wallet) return report;
-      await this.reconcileIntents(wallet, report);
-      await this.settleClosedByNode(wallet, report);
+      await this.reconcileIntents(stale, wallet, report);
+      await this.settleClosedByNode(tracked, wallet, report);
       await this.closePending(report);
-      await this.countUnmatched(wallet, report);
+      await this.countUnmatched(wallet, openedSince, report);
     } catch (error) {
       this.logger.error({ ...failureLogFields(error), err: error }, 'sweep failed');
     }
     return report;
+  }
+
+  /**
+   * How far back this sweep reads the wallet (unix seconds; the listing grows with every
+   * session ever opened): the oldest send of a stale intent, the oldest session it follows,
+   * and for orphans the longest session the gateway opens (older ones have ended).
+   */
+  private horizon(stale: Session[], tracked: Session[]): number {
+    const nowS = Math.floor(Date.now() / 1000);
+    const since = [nowS - this.config.sessions.maxDurationS - SEND_SKEW_S];
+    for (const intent of stale) since.push(sentSince(intent) ?? nowS);
+    for (const row of tracked) since.push(Math.floor((row.openedAt ?? row.createdAt).getTime() / 1000) - SEND_SKEW_S);
+    return Math.min(...since);
   }
 
   /** On PostgreSQL a session-level advisory lock elects one sweeper; the embedded database has one process. */
@@ -96,14 +111,12 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
     if (this.endpoint.isEmbedded) return true;
     this.leaderConnection ??= new DedicatedConnection(this.endpoint.url, 'sweeper-leader');
     if (this.leading && this.leaderConnection.connected) return true;
-    const rows = await this.leaderConnection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SWEEPER_LOCK_KEY]);
-    this.leading = rows[0]?.ok === true;
+    this.leading = await this.sessions.tryLeadSweeps(this.leaderConnection);
     return this.leading;
   }
 
-  private async reconcileIntents(wallet: OnChainSession[], report: SweepReport): Promise<void> {
-    const cutoff = new Date(Date.now() - this.config.proxyRouter.sessionOpenTimeoutMs);
-    for (const intent of await this.sessions.openingOlderThan(cutoff)) {
+  private async reconcileIntents(stale: Session[], wallet: OnChainSession[], report: SweepReport): Promise<void> {
+    for (const intent of stale) {
       const result = await this.reconciler.reconcile(intent, wallet);
       if (result === 'adopted') report.adopted++;
       if (result === 'failed') report.failed++;
@@ -113,23 +126,23 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
   /** Marks sessions past EndsAt expired, then closes on chain those still open (a close at or after EndsAt refunds). */
   private async expirePastEndsAt(report: SweepReport): Promise<void> {
     const now = Date.now();
-    for (const row of await this.sessions.byStatus(['active', 'replacing'])) {
+    for (const row of await this.sessions.withChainId(USABLE)) {
       if (!row.expiresAt || row.expiresAt.getTime() > now) continue;
-      if (await this.sessions.transition(row.id, ['active', 'replacing'], 'expired')) {
+      if (await this.sessions.transition(row.id, 'expired', 'expire', { from: USABLE })) {
         report.expired++;
         await this.events.emit('session.expired', row);
       }
     }
   }
 
-  private async settleClosedByNode(wallet: OnChainSession[], report: SweepReport): Promise<void> {
+  private async settleClosedByNode(tracked: Session[], wallet: OnChainSession[], report: SweepReport): Promise<void> {
     const byId = new Map(wallet.map((s) => [s.id, s]));
-    for (const row of await this.sessions.byStatus(['active', 'replacing', 'closing', 'expired'])) {
+    for (const row of tracked) {
       const onChain = byId.get(row.chainSessionId!);
       if (onChain && !row.expiresAt) await this.backfill(row, onChain);
       if (!onChain || onChain.closedAt === 0n || row.closedAt) continue;
       const to = row.status === 'expired' ? 'expired' : 'closed';
-      if (await this.sessions.transition(row.id, [row.status], to, { closedAt: new Date() })) {
+      if (await this.sessions.transition(row.id, to, 'sweep', { from: [row.status], set: { closedAt: new Date() } })) {
         report.closed++;
         if (to === 'closed') await this.events.emit('session.closed', row);
       }
@@ -139,7 +152,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
   /** A session recorded while the node could not report it yet gets its BidID, Provider and EndsAt now. */
   private async backfill(row: Session, onChain: OnChainSession): Promise<void> {
     const facts = factsOf(onChain.id, onChain);
-    await this.sessions.transition(row.id, [row.status], row.status, {
+    await this.sessions.fillFacts(row.id, {
       expiresAt: facts.expiresAt,
       provider: row.provider ?? facts.provider,
       bidId: row.bidId ?? facts.bidId,
@@ -148,20 +161,21 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
 
   /** Replaced/dead sessions whose close failed, expired ones still open, and sessions of revoked keys. */
   private async closePending(report: SweepReport): Promise<void> {
-    for (const row of await this.sessions.byStatus(['closing'])) {
+    for (const row of await this.sessions.withChainId(['closing'])) {
       if (await this.closer.closeQuietly(row, ['closing'])) report.closed++;
     }
-    for (const row of await this.sessions.byStatus(['expired'])) {
+    for (const row of await this.sessions.withChainId(['expired'])) {
       if (row.closedAt) continue;
-      if (await this.closer.closeQuietly(row, ['expired'], 'expired')) report.closed++;
+      if (await this.closer.closeQuietly(row, ['expired'])) report.closed++;
     }
     for (const row of await this.sessions.ofUnusableKeys()) {
-      if (await this.closer.closeQuietly(row, ['active', 'replacing'])) report.closed++;
+      if (await this.closer.closeQuietly(row, USABLE)) report.closed++;
     }
   }
 
-  private async countUnmatched(wallet: OnChainSession[], report: SweepReport): Promise<void> {
-    const open = wallet.filter((s) => s.closedAt === 0n);
+  /** Open wallet sessions (within the horizon) that no row owns: orphans (rule 6). */
+  private async countUnmatched(wallet: OnChainSession[], openedSince: number, report: SweepReport): Promise<void> {
+    const open = wallet.filter((s) => s.closedAt === 0n && s.openedAt >= openedSince);
     const owned = await this.sessions.ownedChainIds(open.map((s) => s.id));
     this.unmatchedWalletSessions = report.unmatchedWalletSessions = open.filter((s) => !owned.has(s.id)).length;
   }

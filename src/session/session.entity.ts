@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { SessionStatus } from './session-lifecycle';
 
-export const SESSION_STATUSES = ['opening', 'active', 'replacing', 'closing', 'closed', 'expired', 'failed'] as const;
-export type SessionStatus = (typeof SESSION_STATUSES)[number];
+export type { SessionStatus } from './session-lifecycle';
 export type SessionKind = 'model' | 'bid';
 
 /**
@@ -48,6 +48,14 @@ export class Session {
 
   @Column('timestamptz', { name: 'open_requested_at', nullable: true })
   openRequestedAt: Date | null;
+
+  /** When the open was sent (null: never sent). With the next column, rule 6's proof. */
+  @Column('timestamptz', { name: 'open_sent_at', nullable: true })
+  openSentAt: Date | null;
+
+  /** The newest wallet session just before the send (null: none, or never sent). */
+  @Column('varchar', { name: 'wallet_newest_before_send', length: 66, nullable: true })
+  walletNewestBeforeSend: string | null;
 
   @Column('timestamptz', { name: 'opened_at', nullable: true })
   openedAt: Date | null;

@@ -4,6 +4,7 @@ import { AuthCoreModule } from '../auth/auth.module';
 import { ModelsModule } from '../models/models.module';
 import { ProxyRouterModule } from '../proxy-router/proxy-router.module';
 import { ApiKeyRevokedListener } from './api-key-revoked.listener';
+import { ChainThrottleRepository } from './chain-throttle.repository';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { SessionCloser } from './session-closer';
 import { SessionController } from './session.controller';
@@ -12,6 +13,7 @@ import { SessionEvents } from './session-events';
 import { SessionOpener } from './session-opener';
 import { SessionReconciler } from './session-reconciler';
 import { SessionRepository } from './session.repository';
+import { SessionSettler } from './session-settler';
 import { SessionService } from './session.service';
 import { SessionSweeper } from './session-sweeper';
 
@@ -21,8 +23,10 @@ import { SessionSweeper } from './session-sweeper';
   providers: [
     SessionRepository,
     SessionEvents,
+    ChainThrottleRepository,
     ChainWriteThrottle,
     SessionCloser,
+    SessionSettler,
     SessionReconciler,
     SessionOpener,
     SessionService,

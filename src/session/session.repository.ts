@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Session, SessionStatus } from './session.entity';
+import type { DedicatedConnection } from '../database/dedicated-connection';
+import { Session } from './session.entity';
+import { allowedFrom, HELD, Mover, SessionStatus, USABLE } from './session-lifecycle';
 import { SessionTarget } from './session-target';
-
-/** Statuses that hold a key's session: the one it uses and the one it is replacing. */
-const HELD: SessionStatus[] = ['opening', 'active', 'replacing'];
 
 export interface OnChainFacts {
   chainSessionId: string;
@@ -17,132 +16,173 @@ export interface OnChainFacts {
   expiresAt: Date | null;
 }
 
-/** Every query of the session module. Methods take the caller's transaction where they must. */
-@Injectable()
-export class SessionRepository {
-  /**
-   * Bumped by every write through this repository: read caches keyed on it are never
-   * stale for this instance's own writes (others' reach them within the caches' TTL).
-   */
-  generation = 0;
+type Values = QueryDeepPartialEntity<Session>;
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+/** Arbitrary constant: the advisory lock whose holder is the one instance that sweeps. */
+const SWEEPER_LOCK_KEY = 727_003;
 
-  /** A short transaction; the generation moves once it has committed, so caches never keep what it replaced. */
-  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.dataSource.transaction(work);
-    } finally {
-      this.generation++;
-    }
+/** Counts writes: read caches keyed on it are never stale for this instance's own writes. */
+class WriteCounter {
+  count = 0;
+}
+
+/**
+ * Every query of the session module, on one EntityManager: the pool's (SessionRepository)
+ * or a transaction's (what `underKeyLock` hands its work). Rows that a query wrote come
+ * back from that query (RETURNING).
+ */
+export class SessionRows {
+  constructor(
+    protected readonly manager: EntityManager,
+    protected readonly writes: WriteCounter,
+  ) {}
+
+  held(apiKeyId: string): Promise<Session[]> {
+    return this.manager.find(Session, { where: { apiKeyId, status: In([...HELD]) }, order: { createdAt: 'ASC' } });
   }
 
-  private repo(manager?: EntityManager) {
-    return (manager ?? this.dataSource.manager).getRepository(Session);
+  findById(id: string): Promise<Session | null> {
+    return this.manager.findOneBy(Session, { id });
   }
 
-  /**
-   * Serialises every state change of one key's sessions (rule 1): the claim and the record
-   * steps take this lock in short transactions, never across a proxy-router call.
-   */
-  async lockApiKey(manager: EntityManager, apiKeyId: string): Promise<void> {
-    await manager.query('SELECT id FROM api_keys WHERE id = $1 FOR UPDATE', [apiKeyId]);
-  }
-
-  held(apiKeyId: string, manager?: EntityManager): Promise<Session[]> {
-    return this.repo(manager).find({ where: { apiKeyId, status: In(HELD) }, order: { createdAt: 'ASC' } });
-  }
-
-  findById(id: string, manager?: EntityManager): Promise<Session | null> {
-    return this.repo(manager).findOneBy({ id });
-  }
-
-  async insertOpening(manager: EntityManager, apiKey: { id: string; userId: string }, target: SessionTarget): Promise<Session> {
-    const repo = this.repo(manager);
-    const intent = repo.create({
+  async insertOpening(apiKey: { id: string; userId: string }, target: SessionTarget): Promise<Session> {
+    const values: Values = {
       apiKeyId: apiKey.id,
       userId: apiKey.userId,
       kind: target.kind,
       modelId: target.modelId,
       bidId: target.kind === 'bid' ? target.bidId : null,
-      provider: null,
-      chainSessionId: null,
       status: 'opening',
       sessionDuration: target.sessionDuration,
       directPayment: target.kind === 'model' && target.directPayment,
       failover: target.kind === 'model' && target.failover,
       openRequestedAt: new Date(),
-      openedAt: null,
-      expiresAt: null,
-      closedAt: null,
-      failureReason: null,
-    });
-    // One round trip: the generated id and timestamps come back with the INSERT (RETURNING).
-    const { generatedMaps } = await repo.insert(intent);
-    return Object.assign(intent, generatedMaps[0]);
+    };
+    const result = await this.manager.createQueryBuilder().insert().into(Session).values(values).returning('*').execute();
+    this.writes.count++;
+    return this.entityOf((result.raw as Record<string, unknown>[])[0]);
   }
 
-  async setStatus(id: string, status: SessionStatus, manager?: EntityManager, extra: Partial<Session> = {}): Promise<void> {
-    await this.repo(manager).update({ id }, { ...extra, status });
-    this.generation++;
-  }
-
-  /** Moves a row only if it is still in `from`: concurrent settlers (request, sweeper) agree. */
+  /**
+   * The one way a status changes: only a move of the lifecycle table (`by` may move the
+   * row to `to` from its current status, narrowed to `from`), and only if the row is still
+   * in such a status, so concurrent movers (request, sweeper, another instance) agree.
+   * Returns the row as written, or null when it had moved on.
+   */
   async transition(
     id: string,
-    from: SessionStatus[],
     to: SessionStatus,
-    extra: Partial<Session> = {},
-    manager?: EntityManager,
-  ): Promise<boolean> {
-    const result = await this.repo(manager).update({ id, status: In(from) }, { ...extra, status: to });
-    this.generation++;
+    by: Mover,
+    options: { from?: readonly SessionStatus[]; set?: Values } = {},
+  ): Promise<Session | null> {
+    const from = allowedFrom(to, by, options.from);
+    const result = await this.manager
+      .createQueryBuilder()
+      .update(Session)
+      .set({ ...options.set, status: to })
+      .where('id = :id AND status IN (:...from)', { id, from })
+      .returning('*')
+      .execute();
+    this.writes.count++;
+    const [raw] = result.raw as Record<string, unknown>[];
+    return raw ? this.entityOf(raw) : null;
+  }
+
+  /** Rule 6's proof, stored just before the send; false when the intent is no longer opening. */
+  async recordSent(id: string, walletNewestBeforeSend: string | null): Promise<boolean> {
+    const result = await this.manager.update(Session, { id, status: 'opening' }, { openSentAt: new Date(), walletNewestBeforeSend });
+    this.writes.count++;
     return (result.affected ?? 0) > 0;
   }
 
-  async recordOpened(manager: EntityManager, id: string, facts: OnChainFacts): Promise<void> {
-    const values: QueryDeepPartialEntity<Session> = {
-      status: 'active',
-      chainSessionId: facts.chainSessionId,
-      provider: facts.provider,
-      openedAt: facts.openedAt ?? (() => 'now()'),
-      expiresAt: facts.expiresAt,
-      failureReason: null,
-    };
-    // The node's BidID/model fill in what the intent did not know (a model session's bid).
-    if (facts.bidId) values.bidId = facts.bidId;
-    if (facts.modelId) values.modelId = facts.modelId;
-    await this.repo(manager).update({ id }, values);
+  /** What a sweep learnt of a session the node could not report when it was recorded. */
+  async fillFacts(id: string, values: Pick<Values, 'expiresAt' | 'provider' | 'bidId'>): Promise<void> {
+    await this.manager.update(Session, { id }, values);
+    this.writes.count++;
   }
 
   /** Which of these chain ids some row already owns (reconciliation must not adopt them twice). */
   async ownedChainIds(chainIds: string[]): Promise<Set<string>> {
     if (!chainIds.length) return new Set();
-    const rows = await this.repo().find({ select: { chainSessionId: true }, where: { chainSessionId: In(chainIds) } });
+    const rows = await this.manager.find(Session, { select: { chainSessionId: true }, where: { chainSessionId: In(chainIds) } });
     return new Set(rows.map((r) => r.chainSessionId!));
   }
 
-  openingOlderThan(cutoff: Date): Promise<Session[]> {
-    return this.repo().find({ where: { status: 'opening', openRequestedAt: LessThan(cutoff) }, order: { openRequestedAt: 'ASC' } });
+  /** Every unsettled intent (there are few: one per key at most). */
+  openingIntents(): Promise<Session[]> {
+    return this.manager.find(Session, { where: { status: 'opening' }, order: { openRequestedAt: 'ASC' } });
   }
 
-  byStatus(statuses: SessionStatus[]): Promise<Session[]> {
-    return this.repo().find({ where: { status: In(statuses), chainSessionId: Not(IsNull()) }, order: { createdAt: 'ASC' } });
+  /** Rows in these statuses that have a chain id. */
+  withChainId(statuses: readonly SessionStatus[]): Promise<Session[]> {
+    return this.manager.find(Session, {
+      where: { status: In([...statuses]), chainSessionId: Not(IsNull()) },
+      order: { createdAt: 'ASC' },
+    });
   }
 
-  /** Live sessions of keys that were revoked or whose user was deactivated. */
-  async ofUnusableKeys(): Promise<Session[]> {
-    return this.repo()
-      .createQueryBuilder('s')
+  /** Usable sessions of keys that were revoked or whose user was deactivated. */
+  ofUnusableKeys(): Promise<Session[]> {
+    return this.manager
+      .createQueryBuilder(Session, 's')
       .innerJoin('api_keys', 'k', 'k.id = s.api_key_id')
       .innerJoin('users', 'u', 'u.id = s.user_id')
-      .where(`s.status IN ('active', 'replacing')`)
+      .where('s.status IN (:...usable)', { usable: USABLE })
       .andWhere('(k.is_active = false OR u.is_active = false)')
       .getMany();
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows: { status: string; n: string }[] = await this.dataSource.query('SELECT status, count(*) AS n FROM sessions GROUP BY status');
+    const rows: { status: string; n: string }[] = await this.manager.query('SELECT status, count(*) AS n FROM sessions GROUP BY status');
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** The key's display prefix (`sk-…`), for events about rows whose key the caller does not hold. */
+  async keyPrefixOf(apiKeyId: string): Promise<string> {
+    const rows: { key_prefix: string }[] = await this.manager.query('SELECT key_prefix FROM api_keys WHERE id = $1', [apiKeyId]);
+    return rows[0] ? `sk-${rows[0].key_prefix}` : '';
+  }
+
+  /** A RETURNING row (column names) as the entity (property names); the driver already typed the values. */
+  private entityOf(raw: Record<string, unknown>): Session {
+    const row = new Session();
+    for (const column of this.manager.connection.getMetadata(Session).columns) {
+      column.setEntityValue(row, raw[column.databaseName]);
+    }
+    return row;
+  }
+}
+
+@Injectable()
+export class SessionRepository extends SessionRows {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super(dataSource.manager, new WriteCounter());
+  }
+
+  /** Moves with every write through this repository, and once more after each transaction commits. */
+  get generation(): number {
+    return this.writes.count;
+  }
+
+  /**
+   * Serialises every state change of one key's sessions (rule 1): `work` runs in a short
+   * transaction holding the API key's row lock, never across a proxy-router call.
+   */
+  async underKeyLock<T>(apiKeyId: string, work: (rows: SessionRows) => Promise<T>): Promise<T> {
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        await manager.query('SELECT id FROM api_keys WHERE id = $1 FOR UPDATE', [apiKeyId]);
+        return work(new SessionRows(manager, this.writes));
+      });
+    } finally {
+      // After the commit: a cache filled while the transaction ran is not kept.
+      this.writes.count++;
+    }
+  }
+
+  /** Leader election: the sweeper's advisory lock, held by that dedicated connection's session for as long as it lives. */
+  async tryLeadSweeps(connection: DedicatedConnection): Promise<boolean> {
+    const rows = await connection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SWEEPER_LOCK_KEY]);
+    return rows[0]?.ok === true;
   }
 }

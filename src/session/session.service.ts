@@ -9,6 +9,7 @@ import { NoActiveSessionError, NoApiKeyError, SessionOpeningError, UnknownBidErr
 import { Session } from './session.entity';
 import { SessionCloser } from './session-closer';
 import { SessionEvents } from './session-events';
+import { isUsable, USABLE } from './session-lifecycle';
 import { KeyRef, OpenOutcome, SessionOpener } from './session-opener';
 import { SessionRepository } from './session.repository';
 import { SessionTarget } from './session-target';
@@ -113,7 +114,7 @@ export class SessionService {
 
   private async readCurrent(key: KeyRef): Promise<CurrentSession> {
     const held = await this.sessions.held(key.id);
-    const usable = held.find((row) => row.status === 'active' || row.status === 'replacing');
+    const usable = held.find((row) => isUsable(row.status));
     if (usable && !(await this.expireIfPast(usable))) return { status: 'active', session: usable, apiKeyPrefix: key.prefix };
     const opening = held.find((row) => row.status === 'opening');
     if (opening) return { status: 'opening', session: opening, apiKeyPrefix: key.prefix };
@@ -123,7 +124,7 @@ export class SessionService {
   async ping(principal: Principal): Promise<PingOutcome> {
     const key = await this.keyOf(principal);
     const held = await this.sessions.held(key.id);
-    const session = held.find((row) => row.status === 'active' || row.status === 'replacing');
+    const session = held.find((row) => isUsable(row.status));
     if (!session) {
       if (held.some((row) => row.status === 'opening')) throw new SessionOpeningError();
       return { status: 'no_session' };
@@ -136,7 +137,7 @@ export class SessionService {
       return { status: 'expired', session };
     }
     // Dead: closed on chain where it still exists, then in the database (closing until then).
-    if (await this.sessions.transition(session.id, ['active', 'replacing'], 'closing')) {
+    if (await this.sessions.transition(session.id, 'closing', 'ping', { from: USABLE })) {
       await this.events.emit('session.dead', session, key.prefix);
       await this.closer.closeQuietly(session, ['closing']);
     }
@@ -162,7 +163,7 @@ export class SessionService {
   }
 
   private async markExpired(session: Session): Promise<void> {
-    if (await this.sessions.transition(session.id, ['active', 'replacing'], 'expired')) {
+    if (await this.sessions.transition(session.id, 'expired', 'expire', { from: USABLE })) {
       await this.events.emit('session.expired', session);
     }
   }

@@ -23,3 +23,4 @@ export {
 } from './session-api';
 export { chainNow, chainTime, HEX32, onChain, onNextOpen, openableModels, SIMULATOR, totalCalls } from './simulator';
 export { waitFor } from './wait';
+export { seedWalletHistory, sessionsSince, walletIds, type WalletHistory } from './wallet-history';
