@@ -60,7 +60,12 @@ describe('embedded database', () => {
     });
 
     it('refuses a second gateway on the same DATA_DIR instead of opening its files twice', async () => {
-      const second = spawnNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+      const second = spawnNode('dist/src/main.js', [], {
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      });
       expect(await new Promise((done) => second.child.once('exit', done))).not.toBe(0);
       expect(second.output()).toMatch(/in use by the gateway process/);
     });
