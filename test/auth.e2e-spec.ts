@@ -13,7 +13,16 @@ import type { Principal } from '../src/auth/principal';
 import { LOCAL_ISSUER, UserService } from '../src/auth/user.service';
 import { bearer, client, JsonResponse, oidcEnv, startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { hs256WithPublicKey, loginForTokens, signJwt, tamperSignature, testIssuer, unsignedJwt, validClaims } from './support/oidc';
+import {
+  hs256WithPublicKey,
+  introspectToken,
+  loginForTokens,
+  signJwt,
+  tamperSignature,
+  testIssuer,
+  unsignedJwt,
+  validClaims,
+} from './support/oidc';
 
 /** A route that accepts every scheme and tells who called: the positive side of the 401s. */
 @Authenticated()
@@ -144,6 +153,25 @@ describe('authentication (e2e)', () => {
       expect(viaIntrospection.body).toMatchObject({ subject: 'bob', issuer: issuer.issuer, email: 'bob@example.test' });
       expect(viaJwt.body.id).toBe(viaIntrospection.body.id);
       expect(await db.query(`SELECT count(*)::int AS n FROM users WHERE subject = 'bob'`)).toEqual([{ n: 1 }]);
+    });
+
+    it('a refresh token is not an access token: 401, while the access token of the same login is 200', async () => {
+      const tokens = await loginForTokens(gatewayClient, {
+        username: 'rita',
+        scope: `${'openid email profile'} offline_access`,
+        prompt: 'consent',
+      });
+      const refresh = secret(tokens.refresh_token!);
+      expect(refresh).toEqual(expect.any(String));
+      // The attack: oidc-provider introspects a refresh token as active, with no token_type.
+      const introspected = await introspectToken(gatewayClient, refresh);
+      expect(introspected).toMatchObject({ active: true, sub: 'rita', client_id: issuer.clientId });
+      expect(introspected.token_type).toBeUndefined();
+
+      const refused = await me(bearer(refresh));
+      expectUnauthorized(refused);
+      expect(refused.body).toEqual({ detail: 'Invalid or expired credentials' });
+      expect((await me(bearer(secret(tokens.access_token)))).status).toBe(200);
     });
 
     it('an unknown opaque token is a 401', async () => {

@@ -16,6 +16,7 @@ interface Introspection {
   client_id?: unknown;
   aud?: unknown;
   exp?: unknown;
+  token_type?: unknown;
   email?: unknown;
   scope?: unknown;
 }
@@ -25,6 +26,8 @@ type Verdict = { ok: true; sub: string; email?: string; scopes: string[] } | { o
 const MAX_POSITIVE_TTL_MS = 5 * 60_000;
 const NEGATIVE_TTL_MS = 30_000;
 const INTROSPECTION_TIMEOUT_MS = 5_000;
+/** docs/API.md §2: only access tokens authenticate; a refresh token is introspected as active too. */
+const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token']);
 
 /**
  * Opaque OAuth2 access tokens, checked by RFC 7662 introspection with the gateway's
@@ -67,6 +70,8 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
 
   private judge(result: Introspection): Verdict {
     if (result.active !== true || typeof result.sub !== 'string' || typeof result.exp !== 'number') return { ok: false };
+    if (result.exp * 1000 <= Date.now()) return { ok: false };
+    if (!this.isAccessTokenType(result.token_type)) return { ok: false };
     if (typeof result.client_id !== 'string' || !this.issuer.clientIds.includes(result.client_id)) return { ok: false };
     const { audience } = this.config.oidc;
     if (audience && result.aud !== undefined) {
@@ -75,6 +80,12 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
     }
     const email = typeof result.email === 'string' ? result.email : undefined;
     return { ok: true, sub: result.sub, email, scopes: scopesOf(result.scope) };
+  }
+
+  /** oidc-provider, like several providers, omits `token_type` exactly for refresh tokens. */
+  private isAccessTokenType(type: unknown): boolean {
+    if (type === undefined) return !this.config.oidc.introspectionRequireTokenType;
+    return typeof type === 'string' && ACCESS_TOKEN_TYPES.has(type.toLowerCase());
   }
 
   private async introspect(token: string, clientId: string, clientSecret: string): Promise<Introspection> {
