@@ -103,15 +103,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   private async principalOf(claims: AccessTokenClaims): Promise<Principal> {
-    this.checkClaims(claims);
+    const sub = this.checkClaims(claims);
     const email = typeof claims.email === 'string' ? claims.email : undefined;
-    const user = await this.users.resolve(this.config.oidc.issuerUrl!, claims.sub, email);
+    const user = await this.users.resolve(this.config.oidc.issuerUrl!, sub, email);
     if (!user.isActive) throw new AuthenticationFailedError('inactive_user');
     return { userId: user.id, scheme: 'jwt', scopes: scopesOf(claims.scope) };
   }
 
-  /** What jsonwebtoken does not check: docs/API.md §2 (BearerAuth). */
-  private checkClaims(claims: AccessTokenClaims): void {
+  /** What jsonwebtoken does not check: docs/API.md §2 (BearerAuth). Answers the subject. */
+  private checkClaims(claims: AccessTokenClaims): string {
     if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthenticationFailedError('invalid_token');
     // A token without expiry would authenticate forever once leaked.
     if (typeof claims.exp !== 'number') throw new AuthenticationFailedError('invalid_token');
@@ -126,6 +126,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (!this.config.oidc.audience && (!this.isForUs(claims) || !this.audienceIsOurs(claims.aud))) {
       throw new AuthenticationFailedError('invalid_token');
     }
+    return claims.sub;
   }
 
   private audienceIsOurs(aud: unknown): boolean {

@@ -4,7 +4,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { LRUCache } from 'lru-cache';
 import { Strategy } from 'passport-http-bearer';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { AuthenticationFailedError } from '../errors';
+import { BoundedConcurrency, QueueFullError } from '../bounded-concurrency';
+import { AuthenticationFailedError, IntrospectionBusyError } from '../errors';
 import { OidcIssuer } from '../oidc-issuer';
 import { Principal } from '../principal';
 import { UserService } from '../user.service';
@@ -28,6 +29,14 @@ const NEGATIVE_TTL_MS = 30_000;
 const INTROSPECTION_TIMEOUT_MS = 5_000;
 /** docs/API.md §2: only access tokens authenticate; a refresh token is introspected as active too. */
 const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token']);
+/**
+ * docs/API.md §2: unauthenticated callers choose the tokens, so each instance sends the identity
+ * provider at most this many introspections at once, queues a bounded number, and answers 503
+ * beyond that instead of amplifying a flood of made-up tokens.
+ */
+export const MAX_INTROSPECTIONS_IN_FLIGHT = 32;
+export const MAX_INTROSPECTIONS_QUEUED = 128;
+const BUSY_RETRY_AFTER_S = 1;
 
 /**
  * Opaque OAuth2 access tokens, checked by RFC 7662 introspection with the gateway's
@@ -38,6 +47,9 @@ const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token']);
 export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
   private readonly logger = new Logger(OAuth2Strategy.name);
   private readonly verdicts = new LRUCache<string, Verdict>({ max: 20_000, ttl: NEGATIVE_TTL_MS });
+  /** One introspection per token at a time: concurrent requests with one token share it. */
+  private readonly pending = new Map<string, Promise<Verdict>>();
+  private readonly introspections = new BoundedConcurrency(MAX_INTROSPECTIONS_IN_FLIGHT, MAX_INTROSPECTIONS_QUEUED);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,7 +73,22 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.verdicts.get(cacheKey);
     if (cached) return cached;
-    const result = await this.introspect(token, clientId, clientSecret);
+    let pending = this.pending.get(cacheKey);
+    if (!pending) {
+      pending = this.introspectBounded(token, clientId, clientSecret, cacheKey).finally(() => this.pending.delete(cacheKey));
+      this.pending.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  private async introspectBounded(token: string, clientId: string, clientSecret: string, cacheKey: string): Promise<Verdict> {
+    let result: Introspection;
+    try {
+      result = await this.introspections.run(() => this.introspect(token, clientId, clientSecret));
+    } catch (error) {
+      if (error instanceof QueueFullError) throw new IntrospectionBusyError(BUSY_RETRY_AFTER_S);
+      throw error;
+    }
     const verdict = this.judge(result);
     const ttl = verdict.ok ? Math.min(MAX_POSITIVE_TTL_MS, Number(result.exp) * 1000 - Date.now()) : NEGATIVE_TTL_MS;
     if (ttl > 0) this.verdicts.set(cacheKey, verdict, { ttl });
