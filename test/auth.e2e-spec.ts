@@ -334,6 +334,7 @@ describe('authentication (e2e)', () => {
       ['a nonce (an OIDC ID token)', () => forged({ nonce: 'n-0S6_WzA2Mj' }), 'Invalid or expired credentials'],
       ["Cognito's token_use: id", () => forged({ token_use: 'id' }), 'Invalid or expired credentials'],
       ["Keycloak's typ: ID", () => forged({ typ: 'ID' }), 'Invalid or expired credentials'],
+      ["Keycloak's typ: Refresh", () => forged({ typ: 'Refresh' }), 'Invalid or expired credentials'],
     ])('a JWT with %s is a 401', async (_label, token, detail) => {
       const res = await me(bearer(await token()));
       expectUnauthorized(res);

@@ -32,6 +32,8 @@ export interface AccessTokenClaims {
 const VERIFIED_TTL_MS = 60_000;
 /** docs/API.md §2: the leeway of every time claim. */
 const LEEWAY_S = 60;
+/** Keycloak's `typ` claims of tokens that are not access tokens (its access tokens say `Bearer`). */
+const NOT_ACCESS_TYPS = new Set(['ID', 'REFRESH', 'OFFLINE', 'LOGOUT']);
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
@@ -118,8 +120,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const nowS = Date.now() / 1000;
     if (typeof claims.iat !== 'number' || claims.iat > nowS + LEEWAY_S) throw new AuthenticationFailedError('invalid_token');
     if (nowS - claims.iat > this.config.oidc.jwtMaxAgeS + LEEWAY_S) throw new AuthenticationFailedError('expired');
-    // An ID token proves a login to a client; it is no credential for this API.
-    if (claims.nonce !== undefined || claims.token_use === 'id' || (typeof claims.typ === 'string' && claims.typ.toUpperCase() === 'ID')) {
+    // An ID token proves a login to a client, and a refresh token gets new tokens: neither is a credential for this API.
+    if (claims.nonce !== undefined || claims.token_use === 'id' || NOT_ACCESS_TYPS.has(String(claims.typ).toUpperCase())) {
       throw new AuthenticationFailedError('invalid_token');
     }
     // Without an audience to check, the token must have been issued to one of our clients, and for no other resource.
