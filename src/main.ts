@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './app.factory';
 import { runningOpens } from './session/session.module';
-import { ConfigError, loadConfig } from './config/app-config';
+import { assertServable, ConfigError, loadConfig } from './config/app-config';
 
 /**
  * docs/API.md §8: stop accepting, give in-flight opens a bounded time to be recorded, then close
@@ -22,6 +22,7 @@ async function bootstrap(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    assertServable(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // A bad environment stops the process with the variable's name, before anything starts.

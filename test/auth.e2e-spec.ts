@@ -13,7 +13,16 @@ import type { Principal } from '../src/auth/principal';
 import { LOCAL_ISSUER, UserService } from '../src/auth/user.service';
 import { bearer, client, JsonResponse, oidcEnv, startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { hs256WithPublicKey, loginForTokens, signJwt, tamperSignature, testIssuer, unsignedJwt, validClaims } from './support/oidc';
+import {
+  hs256WithPublicKey,
+  introspectToken,
+  loginForTokens,
+  signJwt,
+  tamperSignature,
+  testIssuer,
+  unsignedJwt,
+  validClaims,
+} from './support/oidc';
 
 /** A route that accepts every scheme and tells who called: the positive side of the 401s. */
 @Authenticated()
@@ -147,6 +156,25 @@ describe('authentication (e2e)', () => {
       expect(viaIntrospection.body).toMatchObject({ subject: 'bob', issuer: issuer.issuer, email: 'bob@example.test' });
       expect(viaJwt.body.id).toBe(viaIntrospection.body.id);
       expect(await db.query(`SELECT count(*)::int AS n FROM users WHERE subject = 'bob'`)).toEqual([{ n: 1 }]);
+    });
+
+    it('a refresh token is not an access token: 401, while the access token of the same login is 200', async () => {
+      const tokens = await loginForTokens(gatewayClient, {
+        username: 'rita',
+        scope: `${'openid email profile'} offline_access`,
+        prompt: 'consent',
+      });
+      const refresh = secret(tokens.refresh_token!);
+      expect(refresh).toEqual(expect.any(String));
+      // The attack: oidc-provider introspects a refresh token as active, with no token_type.
+      const introspected = await introspectToken(gatewayClient, refresh);
+      expect(introspected).toMatchObject({ active: true, sub: 'rita', client_id: issuer.clientId });
+      expect(introspected.token_type).toBeUndefined();
+
+      const refused = await me(bearer(refresh));
+      expectUnauthorized(refused);
+      expect(refused.body).toEqual({ detail: 'Invalid or expired credentials' });
+      expect((await me(bearer(secret(tokens.access_token)))).status).toBe(200);
     });
 
     it('an unknown opaque token is a 401', async () => {
@@ -306,6 +334,59 @@ describe('authentication (e2e)', () => {
       ],
     ])('a JWT with %s is a 401', async (_label, token) => {
       expectUnauthorized(await me(bearer(await token())));
+    });
+
+    const nowS = () => Math.floor(Date.now() / 1000);
+    it.each<[string, () => Promise<string>, string]>([
+      ['no exp (valid forever once leaked)', () => forged({ exp: undefined }), 'Invalid or expired credentials'],
+      ['no iat', () => forged({ iat: undefined }), 'Invalid or expired credentials'],
+      ['an iat older than JWT_MAX_AGE_S (86400)', () => forged({ iat: nowS() - 86_400 - 120 }), 'Token expired'],
+      ['an iat in the future beyond the leeway', () => forged({ iat: nowS() + 600 }), 'Invalid or expired credentials'],
+      ['a nonce (an OIDC ID token)', () => forged({ nonce: 'n-0S6_WzA2Mj' }), 'Invalid or expired credentials'],
+      ["Cognito's token_use: id", () => forged({ token_use: 'id' }), 'Invalid or expired credentials'],
+      ["Keycloak's typ: ID", () => forged({ typ: 'ID' }), 'Invalid or expired credentials'],
+      ["Keycloak's typ: Refresh", () => forged({ typ: 'Refresh' }), 'Invalid or expired credentials'],
+    ])('a JWT with %s is a 401', async (_label, token, detail) => {
+      const res = await me(bearer(await token()));
+      expectUnauthorized(res);
+      expect(res.body).toEqual({ detail });
+    });
+
+    it('the leeway of iat is 60 s, and a day-old token just within JWT_MAX_AGE_S still works', async () => {
+      expect((await me(bearer(await forged({ iat: nowS() + 20 })))).status).toBe(200);
+      expect((await me(bearer(await forged({ iat: nowS() - 86_400 + 60 })))).status).toBe(200);
+    });
+  });
+
+  describe('without OIDC_AUDIENCE', () => {
+    let noAudience: TestApp;
+    let noAudienceCall: Call;
+
+    beforeAll(async () => {
+      noAudience = await startApp({ ...oidcEnv(), OIDC_AUDIENCE: undefined });
+      noAudienceCall = client(noAudience.url);
+    });
+
+    afterAll(() => noAudience?.close());
+
+    const meThere = (token: string) => noAudienceCall('GET', '/api/v1/auth/me', { auth: bearer(token) });
+
+    it('a token issued to our client for another resource is a 401; one for us (or without aud) is 200', async () => {
+      const forOtherApi = await meThere(await forged({ aud: 'https://billing.example.com', client_id: issuer.clientId }));
+      expectUnauthorized(forOtherApi);
+      expect(forOtherApi.body).toEqual({ detail: 'Invalid or expired credentials' });
+      expectUnauthorized(await meThere(await forged({ aud: [issuer.clientId, 'https://billing.example.com'] })));
+      expect((await meThere(await forged({ aud: issuer.clientId }))).status).toBe(200);
+      expect((await meThere(await forged({ aud: undefined }))).status).toBe(200);
+    });
+
+    it('an ID token from a real login is a 401 (it proves a login to a client, it is no access token)', async () => {
+      const tokens = await loginForTokens(gatewayClient, { username: 'ida' });
+      const idToken = secret(tokens.id_token!);
+      const res = await meThere(idToken);
+      expectUnauthorized(res);
+      // Also when it names our client as its authorized party, as some providers do.
+      expectUnauthorized(await meThere(await forged({ aud: issuer.clientId, azp: issuer.clientId, nonce: 'n-1' })));
     });
   });
 

@@ -284,8 +284,12 @@ describe('npm run demo (e2e)', () => {
     expect(issuer).toBeDefined();
     const secrets = [gateway!.env.OIDC_CLIENT_SECRET, gateway!.env.PROXY_ROUTER_PASSWORD, issuer!.env.DEV_OIDC_CLIENT_SECRET, banner.key];
     for (const secret of secrets) expect(secret).toEqual(expect.stringMatching(/.{16,}/));
+    // The embedded database listens on a Unix socket inside DATA_DIR, never on a TCP port.
     const embedded = JSON.parse(readFileSync(join(dataDir, 'embedded-db.json'), 'utf8')) as { url: string };
-    const ports = [env.PORT, env.DEV_OIDC_PORT, env.SIM_PORT, env.MICROSERVICE_PORT, new URL(embedded.url).port].map(Number);
+    expect(new URL(embedded.url).searchParams.get('host')).toBe(resolve(dataDir));
+    const dbSocket = join(dataDir, '.s.PGSQL.5432');
+    expect(statSync(dbSocket).isSocket()).toBe(true);
+    const ports = [env.PORT, env.DEV_OIDC_PORT, env.SIM_PORT, env.MICROSERVICE_PORT].map(Number);
     for (const port of ports) await expect(isListening(port)).resolves.toBe(true);
 
     // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
@@ -293,6 +297,7 @@ describe('npm run demo (e2e)', () => {
     await expect(exitOf(first)).resolves.toEqual({ code: 0, signal: null });
     for (const child of first.children) expect([child.cmdline, isRunning(child.pid)]).toEqual([child.cmdline, false]);
     for (const port of ports) expect([port, await isListening(port)]).toEqual([port, false]);
+    expect(existsSync(dbSocket)).toBe(false);
 
     // --- Second run, same DATA_DIR: the same key ----------------------------------------
     const second = await startDemo(env);

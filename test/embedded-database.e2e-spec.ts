@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -6,14 +6,18 @@ import { ensureBuilt, freePort, ROOT, spawnNode, Spawned, waitForHttp } from './
 
 /** The default with no DATABASE_URL: PGlite served in-process, reached through `pg`. */
 describe('embedded database', () => {
+  let parent: string;
   let dataDir: string;
 
   beforeAll(() => {
     ensureBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'gw-embedded-'));
+    parent = mkdtempSync(join(tmpdir(), 'gw-embedded-'));
+    // A parent every local user may enter, like a home or /srv: only DATA_DIR's own mode protects it.
+    chmodSync(parent, 0o755);
+    dataDir = join(parent, 'data');
   });
 
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
   describe('the gateway started without DATABASE_URL', () => {
     let gateway: Spawned;
@@ -59,8 +63,45 @@ describe('embedded database', () => {
       expect((await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${key}x` } })).status).toBe(401);
     });
 
+    it('keeps DATA_DIR (0700), its owner record and its socket (0600) private, and opens no TCP port', () => {
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      const ownerFile = join(dataDir, 'embedded-db.json');
+      expect(statSync(ownerFile).mode & 0o777).toBe(0o600);
+      const { url: dbUrl } = JSON.parse(readFileSync(ownerFile, 'utf8')) as { url: string };
+      const socketDir = new URL(dbUrl).searchParams.get('host');
+      expect(socketDir).toBe(dataDir);
+      const socket = statSync(join(dataDir, '.s.PGSQL.5432'));
+      expect(socket.isSocket()).toBe(true);
+      expect(socket.mode & 0o777).toBe(0o600);
+    });
+
+    // Root can act as another user; elsewhere there is no second user to test with.
+    (process.getuid?.() === 0 ? it : it.skip)('another local user can neither read the owner record nor connect to the database', () => {
+      const intruder = spawnSync(process.execPath, ['test/fixtures/embedded-intruder.js', dataDir], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH },
+        encoding: 'utf8',
+        timeout: 30_000,
+        uid: 65_534, // nobody
+        gid: 65_534,
+      });
+      expect(intruder.stderr).toBe('');
+      expect(JSON.parse(intruder.stdout)).toEqual({
+        readOwnerFile: false,
+        connected: false,
+        readKeyHashes: false,
+        wrote: false,
+        error: 'EACCES',
+      });
+    });
+
     it('refuses a second gateway on the same DATA_DIR instead of opening its files twice', async () => {
-      const second = spawnNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+      const second = spawnNode('dist/src/main.js', [], {
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      });
       expect(await new Promise((done) => second.child.once('exit', done))).not.toBe(0);
       expect(second.output()).toMatch(/in use by the gateway process/);
     });

@@ -17,11 +17,19 @@ interface KeyRecord {
   revoked: boolean;
 }
 
-/** A prefix that matches no row; cached too, so a flood of random keys costs no queries. */
+/** A prefix that matches no row. */
 const UNKNOWN = 'unknown' as const;
 
 /** How long a verified key is trusted without the database: the cross-instance revocation bound. */
 const CACHE_TTL_MS = 4_000;
+/**
+ * Unknown prefixes are remembered apart, longer and bounded: a caller repeating made-up keys
+ * costs no query, and cannot push known keys out of their cache. Safe for that long because a
+ * key's row is never deleted (revoking keeps it), so an unknown prefix only becomes known when a
+ * key is created with it — a fresh random prefix nobody could have probed before.
+ */
+const UNKNOWN_TTL_MS = 60_000;
+const UNKNOWN_MAX = 10_000;
 const LAST_USED_EVERY_MS = 60_000;
 
 /**
@@ -37,6 +45,7 @@ export class ApiKeyVerifier {
     ttl: CACHE_TTL_MS,
     fetchMethod: (prefix) => this.query(prefix),
   });
+  private readonly unknownPrefixes = new LRUCache<string, true>({ max: UNKNOWN_MAX, ttl: UNKNOWN_TTL_MS });
   private readonly lastUsedWrites = new LRUCache<string, number>({ max: 50_000, ttl: LAST_USED_EVERY_MS });
 
   constructor(
@@ -60,7 +69,13 @@ export class ApiKeyVerifier {
   }
 
   private async lookup(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {
-    return this.records.get(prefix) ?? (await this.records.fetch(prefix))!;
+    if (this.unknownPrefixes.has(prefix)) return UNKNOWN;
+    const record = this.records.get(prefix) ?? (await this.records.fetch(prefix))!;
+    if (record === UNKNOWN) {
+      this.unknownPrefixes.set(prefix, true);
+      this.records.delete(prefix);
+    }
+    return record;
   }
 
   private async query(prefix: string): Promise<KeyRecord | typeof UNKNOWN> {

@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../common/errors';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthorizedError } from '../common/errors';
 
 /** Why a credential was refused: for logs and metrics only; the caller gets a generic detail. */
 export type AuthFailureReason =
@@ -65,5 +65,15 @@ export class ApiKeyRevokedError extends ConflictError {
 
   constructor() {
     super('A revoked API key cannot be the default');
+  }
+}
+
+/** docs/API.md §2: too many token introspections in flight on this instance. */
+export class IntrospectionBusyError extends DomainError {
+  readonly status = 503;
+  readonly code = 'identity_provider_busy';
+
+  constructor(readonly retryAfterS: number) {
+    super(`Too many token checks in progress: try again in ${retryAfterS} s`);
   }
 }

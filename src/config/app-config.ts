@@ -30,6 +30,10 @@ export interface AppConfig {
     swaggerClientId?: string;
     /** Age after which the issuer's JWKS is refreshed; the last good set keeps serving meanwhile. */
     jwksCacheMaxAgeS: number;
+    /** Refuse an introspection answer without `token_type` (oidc-provider omits it for refresh tokens). */
+    introspectionRequireTokenType: boolean;
+    /** Oldest accepted JWT, by `iat`. */
+    jwtMaxAgeS: number;
   };
   readonly apiKeys: { pepper?: string; maxPerUser: number };
   readonly microservice: { natsUrl?: string; host: string; port: number };
@@ -85,6 +89,22 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   return fail(name, 'true or false', value);
 }
 
+/** Loopback by name or address: traffic to it never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare.endsWith('.localhost') || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** Plain http:// to another host carries tokens and the node's password in clear. */
+function secureUpstream(env: Env, name: string, value: string | undefined): string | undefined {
+  if (value === undefined || bool(env, 'ALLOW_INSECURE_UPSTREAMS', false)) return value;
+  const { protocol, hostname } = new URL(value);
+  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
+    fail(name, 'https:// (or http:// to a loopback host; ALLOW_INSECURE_UPSTREAMS=true allows plain http)', redactUrl(value));
+  }
+  return value;
+}
+
 function url(env: Env, name: string, protocols: string[]): string | undefined {
   const value = raw(env, name);
   if (value === undefined) return undefined;
@@ -128,7 +148,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) fail('CORS_ORIGINS', 'comma-separated origins like https://app.example.com', origin);
   }
-  const oidcIssuer = url(env, 'OIDC_ISSUER_URL', ['http:', 'https:']);
+  const oidcIssuer = secureUpstream(env, 'OIDC_ISSUER_URL', url(env, 'OIDC_ISSUER_URL', ['http:', 'https:']));
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const production = raw(env, 'NODE_ENV') === 'production';
+  // The embedded database is for development: one process, files on the local disk.
+  if (!databaseUrl && production && !bool(env, 'ALLOW_EMBEDDED_DB', false)) {
+    throw new ConfigError(
+      'DATABASE_URL is required when NODE_ENV=production (set ALLOW_EMBEDDED_DB=true to run the embedded database in production anyway)',
+    );
+  }
   return Object.freeze({
     http: {
       port: int(env, 'PORT', 3000, 0, 65_535),
@@ -141,12 +169,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       keepAliveTimeoutMs: int(env, 'HTTP_KEEPALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
     },
     database: {
-      url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+      url: databaseUrl,
       dataDir: raw(env, 'DATA_DIR') ?? './data',
       poolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
     },
     proxyRouter: {
-      url: url(env, 'PROXY_ROUTER_URL', ['http:', 'https:']),
+      url: secureUpstream(env, 'PROXY_ROUTER_URL', url(env, 'PROXY_ROUTER_URL', ['http:', 'https:'])),
       username: raw(env, 'PROXY_ROUTER_USERNAME'),
       password: raw(env, 'PROXY_ROUTER_PASSWORD'),
       timeoutMs: int(env, 'PROXY_ROUTER_TIMEOUT_MS', 10_000, 1, 3_600_000),
@@ -159,6 +187,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: raw(env, 'OIDC_AUDIENCE'),
       swaggerClientId: raw(env, 'OIDC_SWAGGER_CLIENT_ID'),
       jwksCacheMaxAgeS: int(env, 'OIDC_JWKS_CACHE_MAX_AGE_S', 600, 1, 86_400),
+      introspectionRequireTokenType: bool(env, 'OIDC_INTROSPECTION_REQUIRE_TOKEN_TYPE', true),
+      jwtMaxAgeS: int(env, 'JWT_MAX_AGE_S', 86_400, 60, 31_536_000),
     },
     apiKeys: { pepper: raw(env, 'API_KEY_PEPPER'), maxPerUser: int(env, 'MAX_KEYS_PER_USER', 20, 1, 10_000) },
     microservice: {
@@ -180,6 +210,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   });
+}
+
+/**
+ * What only a server checks (the CLI reads the same configuration and serves nothing):
+ * an open `/metrics` is only for a server nobody but this machine can reach.
+ */
+export function assertServable(config: AppConfig): void {
+  if (config.metricsToken === undefined && !isLoopbackHost(config.http.host)) {
+    throw new ConfigError(
+      `METRICS_TOKEN is required when HOST is not a loopback address (HOST=${config.http.host}): /metrics would be open to the network`,
+    );
+  }
 }
 
 /** Injection token for the typed configuration. */

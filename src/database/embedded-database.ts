@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -9,10 +9,20 @@ interface Owner {
   url?: string;
 }
 
+/** Private to the gateway's user (docs/API.md §7): the files hold every key hash. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+/** The file name `pg` looks for in a socket directory (for its default port 5432). */
+const SOCKET_NAME = '.s.PGSQL.5432';
+/** Linux's limit for a Unix socket's path (sun_path), less its terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
 /**
- * The embedded default: PGlite served in-process over the PostgreSQL wire protocol on
- * loopback, so the app reaches it with the ordinary `pg` driver — one code path for both
- * databases. Each socket connection keeps its own transaction, but it is a single
+ * The embedded default: PGlite served in-process over the PostgreSQL wire protocol on a
+ * Unix socket inside DATA_DIR, so the app reaches it with the ordinary `pg` driver — one code
+ * path for both databases. PGlite's server has no authentication: the socket is the
+ * credential. It is 0600 in a 0700 DATA_DIR, so only the gateway's user (the gateway and
+ * the CLI) can connect; no TCP port is open, so no other local user or process reaches it. Each socket connection keeps its own transaction, but it is a single
  * backend: advisory locks and LISTEN/NOTIFY do not coordinate connections, so nothing
  * in-process may rely on them (they are for multi-instance PostgreSQL).
  *
@@ -33,7 +43,9 @@ export class EmbeddedDatabase {
   }
 
   static async start(dataDir: string, maxConnections: number, options: { attach?: boolean } = {}): Promise<EmbeddedDatabase> {
-    mkdirSync(resolve(dataDir), { recursive: true });
+    mkdirSync(resolve(dataDir), { recursive: true, mode: DIR_MODE });
+    // An existing DATA_DIR (an image's volume, an older version's) is made private too.
+    chmodSync(resolve(dataDir), DIR_MODE);
     const ownerFile = resolve(dataDir, 'embedded-db.json');
     const owner = await claimOrFindOwner(ownerFile);
     if (owner === 'claimed') return EmbeddedDatabase.serve(dataDir, maxConnections, ownerFile);
@@ -45,13 +57,23 @@ export class EmbeddedDatabase {
 
   private static async serve(dataDir: string, maxConnections: number, ownerFile: string): Promise<EmbeddedDatabase> {
     try {
+      const socketDir = resolve(dataDir);
+      const socketPath = resolve(socketDir, SOCKET_NAME);
+      if (socketPath.length > MAX_SOCKET_PATH) {
+        throw new Error(
+          `DATA_DIR ${socketDir} is too long for the embedded database's socket: use a path under ${MAX_SOCKET_PATH - SOCKET_NAME.length - 1} characters`,
+        );
+      }
       const db = await PGlite.create(resolve(dataDir, 'pg'));
-      const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+      // A crashed owner's socket file stays behind; we own DATA_DIR now.
+      rmSync(socketPath, { force: true });
+      const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
       await server.start();
-      // getServerConn() answers "host:port" of the loopback listener.
-      const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+      chmodSync(socketPath, FILE_MODE);
+      // `pg` takes a directory as host and connects to its `.s.PGSQL.5432`.
+      const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
       // Replaced by rename, so a reader never sees half a record.
-      writeFileSync(`${ownerFile}.tmp`, JSON.stringify({ pid: process.pid, url } satisfies Owner));
+      writeFileSync(`${ownerFile}.tmp`, JSON.stringify({ pid: process.pid, url } satisfies Owner), { mode: FILE_MODE });
       renameSync(`${ownerFile}.tmp`, ownerFile);
       return new EmbeddedDatabase(url, ownerFile, db, server);
     } catch (error) {
@@ -63,7 +85,7 @@ export class EmbeddedDatabase {
   async stop(): Promise<void> {
     if (!this.server || !this.db) return;
     rmSync(this.ownerFile, { force: true });
-    await this.server.stop();
+    await this.server.stop(); // net.Server removes its socket file on close
     await this.db.close();
   }
 }
@@ -75,7 +97,7 @@ export class EmbeddedDatabase {
 async function claimOrFindOwner(file: string): Promise<'claimed' | Owner> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid }), { flag: 'wx' });
+      writeFileSync(file, JSON.stringify({ pid: process.pid }), { flag: 'wx', mode: FILE_MODE });
       return 'claimed';
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

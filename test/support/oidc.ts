@@ -100,6 +100,8 @@ export interface LoginOptions {
    * does (it can only add parameters to the authorization URL); the granted one still applies.
    */
   repeatResourceInTokenRequest?: boolean;
+  /** `consent` with scope `offline_access`: oidc-provider then issues a refresh token too. */
+  prompt?: string;
 }
 
 export interface TokenSet {
@@ -521,6 +523,7 @@ function buildAuthorizationRequest(metadata: DiscoveryDocument, client: ClientCr
     code_challenge: base64url(createHash('sha256').update(codeVerifier).digest()),
     code_challenge_method: 'S256',
     ...(resource ? { resource } : {}),
+    ...(opts.prompt ? { prompt: opts.prompt } : {}),
   }).toString();
   const repeatResource = opts.repeatResourceInTokenRequest ?? true;
   return { url: url.href, state, codeVerifier, redirectUri, resource, repeatResource };

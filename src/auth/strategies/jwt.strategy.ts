@@ -13,10 +13,16 @@ import { UserService } from '../user.service';
 export interface AccessTokenClaims {
   sub?: unknown;
   exp?: unknown;
+  iat?: unknown;
+  aud?: unknown;
   email?: unknown;
   client_id?: unknown;
   azp?: unknown;
   scope?: unknown;
+  /** Marks of an ID token (OIDC `nonce`, Cognito's `token_use`, Keycloak's `typ`). */
+  nonce?: unknown;
+  token_use?: unknown;
+  typ?: unknown;
 }
 
 /**
@@ -24,6 +30,10 @@ export interface AccessTokenClaims {
  * past its `exp`). The user's state is still checked on every request (UserService, ≤ 5 s).
  */
 const VERIFIED_TTL_MS = 60_000;
+/** docs/API.md §2: the leeway of every time claim. */
+const LEEWAY_S = 60;
+/** Keycloak's `typ` claims of tokens that are not access tokens (its access tokens say `Bearer`). */
+const NOT_ACCESS_TYPS = new Set(['ID', 'REFRESH', 'OFFLINE', 'LOGOUT']);
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
@@ -69,7 +79,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       issuer: [issuerUrl, `${issuerUrl}/`],
       audience: config.oidc.audience,
       algorithms: [...JWT_ALGORITHMS],
-      jsonWebTokenOptions: { clockTolerance: 60 },
+      jsonWebTokenOptions: { clockTolerance: LEEWAY_S },
       passReqToCallback: true,
     });
   }
@@ -95,13 +105,36 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   private async principalOf(claims: AccessTokenClaims): Promise<Principal> {
-    if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthenticationFailedError('invalid_token');
-    // Without an audience to check, the token must at least have been issued to one of our clients.
-    if (!this.config.oidc.audience && !this.isForUs(claims)) throw new AuthenticationFailedError('invalid_token');
+    const sub = this.checkClaims(claims);
     const email = typeof claims.email === 'string' ? claims.email : undefined;
-    const user = await this.users.resolve(this.config.oidc.issuerUrl!, claims.sub, email);
+    const user = await this.users.resolve(this.config.oidc.issuerUrl!, sub, email);
     if (!user.isActive) throw new AuthenticationFailedError('inactive_user');
     return { userId: user.id, scheme: 'jwt', scopes: scopesOf(claims.scope) };
+  }
+
+  /** What jsonwebtoken does not check: docs/API.md §2 (BearerAuth). Answers the subject. */
+  private checkClaims(claims: AccessTokenClaims): string {
+    if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthenticationFailedError('invalid_token');
+    // A token without expiry would authenticate forever once leaked.
+    if (typeof claims.exp !== 'number') throw new AuthenticationFailedError('invalid_token');
+    const nowS = Date.now() / 1000;
+    if (typeof claims.iat !== 'number' || claims.iat > nowS + LEEWAY_S) throw new AuthenticationFailedError('invalid_token');
+    if (nowS - claims.iat > this.config.oidc.jwtMaxAgeS + LEEWAY_S) throw new AuthenticationFailedError('expired');
+    // An ID token proves a login to a client, and a refresh token gets new tokens: neither is a credential for this API.
+    if (claims.nonce !== undefined || claims.token_use === 'id' || NOT_ACCESS_TYPS.has(String(claims.typ).toUpperCase())) {
+      throw new AuthenticationFailedError('invalid_token');
+    }
+    // Without an audience to check, the token must have been issued to one of our clients, and for no other resource.
+    if (!this.config.oidc.audience && (!this.isForUs(claims) || !this.audienceIsOurs(claims.aud))) {
+      throw new AuthenticationFailedError('invalid_token');
+    }
+    return claims.sub;
+  }
+
+  private audienceIsOurs(aud: unknown): boolean {
+    if (aud === undefined) return true;
+    const clients = this.issuer.clientIds;
+    return (Array.isArray(aud) ? aud : [aud]).every((entry) => typeof entry === 'string' && clients.includes(entry));
   }
 
   private isForUs(claims: AccessTokenClaims): boolean {

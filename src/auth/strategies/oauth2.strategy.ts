@@ -4,7 +4,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { LRUCache } from 'lru-cache';
 import { Strategy } from 'passport-http-bearer';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { AuthenticationFailedError } from '../errors';
+import { BoundedConcurrency, QueueFullError } from '../bounded-concurrency';
+import { AuthenticationFailedError, IntrospectionBusyError } from '../errors';
 import { OidcIssuer } from '../oidc-issuer';
 import { Principal } from '../principal';
 import { UserService } from '../user.service';
@@ -16,6 +17,7 @@ interface Introspection {
   client_id?: unknown;
   aud?: unknown;
   exp?: unknown;
+  token_type?: unknown;
   email?: unknown;
   scope?: unknown;
 }
@@ -25,6 +27,16 @@ type Verdict = { ok: true; sub: string; email?: string; scopes: string[] } | { o
 const MAX_POSITIVE_TTL_MS = 5 * 60_000;
 const NEGATIVE_TTL_MS = 30_000;
 const INTROSPECTION_TIMEOUT_MS = 5_000;
+/** docs/API.md §2: only access tokens authenticate; a refresh token is introspected as active too. */
+const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token']);
+/**
+ * docs/API.md §2: unauthenticated callers choose the tokens, so each instance sends the identity
+ * provider at most this many introspections at once, queues a bounded number, and answers 503
+ * beyond that instead of amplifying a flood of made-up tokens.
+ */
+export const MAX_INTROSPECTIONS_IN_FLIGHT = 32;
+export const MAX_INTROSPECTIONS_QUEUED = 128;
+const BUSY_RETRY_AFTER_S = 1;
 
 /**
  * Opaque OAuth2 access tokens, checked by RFC 7662 introspection with the gateway's
@@ -35,6 +47,9 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
   private readonly logger = new Logger(OAuth2Strategy.name);
   private readonly verdicts = new LRUCache<string, Verdict>({ max: 20_000, ttl: NEGATIVE_TTL_MS });
+  /** One introspection per token at a time: concurrent requests with one token share it. */
+  private readonly pending = new Map<string, Promise<Verdict>>();
+  private readonly introspections = new BoundedConcurrency(MAX_INTROSPECTIONS_IN_FLIGHT, MAX_INTROSPECTIONS_QUEUED);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,7 +73,22 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.verdicts.get(cacheKey);
     if (cached) return cached;
-    const result = await this.introspect(token, clientId, clientSecret);
+    let pending = this.pending.get(cacheKey);
+    if (!pending) {
+      pending = this.introspectBounded(token, clientId, clientSecret, cacheKey).finally(() => this.pending.delete(cacheKey));
+      this.pending.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  private async introspectBounded(token: string, clientId: string, clientSecret: string, cacheKey: string): Promise<Verdict> {
+    let result: Introspection;
+    try {
+      result = await this.introspections.run(() => this.introspect(token, clientId, clientSecret));
+    } catch (error) {
+      if (error instanceof QueueFullError) throw new IntrospectionBusyError(BUSY_RETRY_AFTER_S);
+      throw error;
+    }
     const verdict = this.judge(result);
     const ttl = verdict.ok ? Math.min(MAX_POSITIVE_TTL_MS, Number(result.exp) * 1000 - Date.now()) : NEGATIVE_TTL_MS;
     if (ttl > 0) this.verdicts.set(cacheKey, verdict, { ttl });
@@ -67,6 +97,8 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
 
   private judge(result: Introspection): Verdict {
     if (result.active !== true || typeof result.sub !== 'string' || typeof result.exp !== 'number') return { ok: false };
+    if (result.exp * 1000 <= Date.now()) return { ok: false };
+    if (!this.isAccessTokenType(result.token_type)) return { ok: false };
     if (typeof result.client_id !== 'string' || !this.issuer.clientIds.includes(result.client_id)) return { ok: false };
     const { audience } = this.config.oidc;
     if (audience && result.aud !== undefined) {
@@ -75,6 +107,12 @@ export class OAuth2Strategy extends PassportStrategy(Strategy, 'oauth2') {
     }
     const email = typeof result.email === 'string' ? result.email : undefined;
     return { ok: true, sub: result.sub, email, scopes: scopesOf(result.scope) };
+  }
+
+  /** oidc-provider, like several providers, omits `token_type` exactly for refresh tokens. */
+  private isAccessTokenType(type: unknown): boolean {
+    if (type === undefined) return !this.config.oidc.introspectionRequireTokenType;
+    return typeof type === 'string' && ACCESS_TOKEN_TYPES.has(type.toLowerCase());
   }
 
   private async introspect(token: string, clientId: string, clientSecret: string): Promise<Introspection> {
