@@ -57,7 +57,7 @@ function startChild(name: string, script: string, env: Record<string, string>, r
       say(
         `demo: ${name} exited (${code}); run with DEMO_VERBOSE=1 to see its output (a port in use? PORT, DEV_OIDC_PORT, SIM_PORT, MICROSERVICE_PORT)`,
       );
-      void stopAll(1); // one part gone: the demo is broken, stop the rest
+      void stopAll(1, false); // one part gone: the demo is broken, stop the rest
     });
   });
 }
@@ -172,15 +172,27 @@ function banner(key: string, modelId: string, modelName: string, issuerUrl: stri
 
 let stopping = false;
 
-async function stopAll(code: number): Promise<never> {
+/** How long children that already got the terminal's SIGINT may take before they are told again. */
+const CHILD_GRACE_MS = 15_000;
+
+/**
+ * Stops every child. Ctrl-C sends SIGINT to the whole foreground process group, so the
+ * children already have it: signalling them again would be a gateway's "second signal"
+ * (exit at once, the embedded database left unclosed). They get SIGTERM only when the
+ * signal came to this process alone, or when they outlive the grace.
+ */
+async function stopAll(code: number, childrenSignalled: boolean): Promise<never> {
   stopping = true;
   await Promise.all(
     children.map(
       (child) =>
         new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done();
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
+          const late = setTimeout(() => child.kill('SIGTERM'), childrenSignalled ? CHILD_GRACE_MS : 0);
+          child.once('exit', () => {
+            clearTimeout(late);
+            done();
+          });
         }),
     ),
   );
@@ -188,9 +200,9 @@ async function stopAll(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGINT', () => void stopAll(0, true));
+process.on('SIGTERM', () => void stopAll(0, false));
 main().catch((error: unknown) => {
   process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  void stopAll(1);
+  void stopAll(1, false);
 });

@@ -82,6 +82,12 @@ async function forged(claims: Record<string, unknown> = {}, opts: Parameters<typ
   return secret(await signJwt(issuer, claims, opts));
 }
 
+/** The whole body of a 401 with this detail. */
+const unauthorizedBody = (detail: string) => ({
+  detail,
+  error: { message: detail, type: 'authentication_error', param: null, code: 'invalid_credentials' },
+});
+
 function expectUnauthorized(res: JsonResponse): void {
   expect({ status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: res.body }).toEqual({
     status: 401,
@@ -173,7 +179,7 @@ describe('authentication (e2e)', () => {
 
       const refused = await me(bearer(refresh));
       expectUnauthorized(refused);
-      expect(refused.body).toEqual({ detail: 'Invalid or expired credentials' });
+      expect(refused.body).toEqual(unauthorizedBody('Invalid or expired credentials'));
       expect((await me(bearer(secret(tokens.access_token)))).status).toBe(200);
     });
 
@@ -349,7 +355,7 @@ describe('authentication (e2e)', () => {
     ])('a JWT with %s is a 401', async (_label, token, detail) => {
       const res = await me(bearer(await token()));
       expectUnauthorized(res);
-      expect(res.body).toEqual({ detail });
+      expect(res.body).toEqual(unauthorizedBody(detail));
     });
 
     it('the leeway of iat is 60 s, and a day-old token just within JWT_MAX_AGE_S still works', async () => {
@@ -374,7 +380,7 @@ describe('authentication (e2e)', () => {
     it('a token issued to our client for another resource is a 401; one for us (or without aud) is 200', async () => {
       const forOtherApi = await meThere(await forged({ aud: 'https://billing.example.com', client_id: issuer.clientId }));
       expectUnauthorized(forOtherApi);
-      expect(forOtherApi.body).toEqual({ detail: 'Invalid or expired credentials' });
+      expect(forOtherApi.body).toEqual(unauthorizedBody('Invalid or expired credentials'));
       expectUnauthorized(await meThere(await forged({ aud: [issuer.clientId, 'https://billing.example.com'] })));
       expect((await meThere(await forged({ aud: issuer.clientId }))).status).toBe(200);
       expect((await meThere(await forged({ aud: undefined }))).status).toBe(200);
