@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { isOutcomeUnknown } from '../proxy-router/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
+import { OpenRateLimit } from '../rate-limit/open-limit';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { ClaimDecision, decideClaim } from './claim-decision';
 import { OpenOutcomeUnknownError, SessionOpeningError } from './errors';
@@ -50,6 +51,7 @@ export class SessionOpener {
     private readonly settler: SessionSettler,
     private readonly reconciler: SessionReconciler,
     private readonly metrics: Metrics,
+    private readonly openLimit: OpenRateLimit,
   ) {}
 
   /** Opens currently in flight on this instance (graceful shutdown waits for them). */
@@ -101,6 +103,9 @@ export class SessionOpener {
           if (session.status === 'replacing') await rows.transition(session.id, 'active', 'claim', { from: ['replacing'] });
           return decision;
         }
+        // Only a decided open counts (docs/API.md §7): reuses and coalesced callers never get here.
+        // Refused before anything is written: the transaction rolls back to nothing.
+        await this.openLimit.consume(apiKey.id);
         // The old session stays usable (outside the unique index) until the new one is recorded.
         if (decision.replacing) await rows.transition(decision.replacing.id, 'replacing', 'claim', { from: ['active'] });
         return { kind: 'open', intent: await rows.insertOpening(apiKey, target) };
