@@ -13,7 +13,9 @@ import { type Budget, RateLimiter } from '../src/rate-limit/rate-limiter';
 import { bearer, client, type JsonResponse, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { aKey, aKeyHolder, gatewayEnv, openableModels, sessionApi, SIMULATOR, startGateway } from './support/kit';
+import { gatewayClient } from './support/nats';
 import { loginForTokens, testIssuer } from './support/oidc';
+import { freePort } from './support/process';
 
 jest.setTimeout(90_000);
 
@@ -172,6 +174,31 @@ describe('rate-limit budgets (e2e)', () => {
       expect(together.map((r) => r.status)).toEqual(new Array(12).fill(200));
       expect(new Set(together.map((r) => r.body.session_id)).size).toBe(1);
     });
+  });
+
+  it('over messages too: the open over OPEN_RATE_LIMIT_PER_MIN is a 429 rate_limited for the typed client; a reuse is answered', async () => {
+    const port = await freePort();
+    const app = await start({ OPEN_RATE_LIMIT_PER_MIN: '2', MICROSERVICE_HOST: '127.0.0.1', MICROSERVICE_PORT: String(port) });
+    const [first, second] = openableModels(sim);
+    const key = await aKey(app);
+    const typed = await gatewayClient({ transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 10_000 });
+    try {
+      const opened = await typed.client.createModelSession(key.auth, { model_id: first, sessionDuration: 600 });
+      expect((await typed.client.createModelSession(key.auth, { model_id: first, sessionDuration: 600 })).session_id).toBe(
+        opened.session_id,
+      );
+      const replacing = await typed.client.createModelSession(key.auth, { model_id: second, sessionDuration: 600 });
+      await expect(typed.client.createModelSession(key.auth, { model_id: first, sessionDuration: 600 })).rejects.toMatchObject({
+        status: 429,
+        code: 'rate_limited',
+        detail: expect.stringMatching(/^Rate limit exceeded: try again in \d+ s$/),
+      });
+      expect((await typed.client.createModelSession(key.auth, { model_id: second, sessionDuration: 600 })).session_id).toBe(
+        replacing.session_id,
+      );
+    } finally {
+      await typed.close();
+    }
   });
 
   describe('sliding windows (the limiter, with a clock the test moves)', () => {
