@@ -33,7 +33,11 @@ const DOORS = {
     'not-configured.adapter.ts', // refuses every call: the base of other rooms' fakes
   ],
   models: ['models.module.ts', 'model-catalog.ts', 'dto/models.dto.ts'],
-  'rate-limit': ['rate-limit.module.ts', 'rate-limited.ts'],
+  'rate-limit': [
+    'rate-limit.module.ts',
+    'rate-limited.ts',
+    'open-limit.ts', // OPEN_RATE_LIMIT_PER_MIN, drawn on by the opener when its claim decides to open
+  ],
   messaging: ['messaging.module.ts', 'messaging-status.ts', 'microservice-options.ts'],
   health: ['health.module.ts', 'readiness.ts'],
   metrics: ['metrics.module.ts', 'metrics.ts'],

@@ -11,6 +11,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { errorExample, validationExample } from '../common/openapi';
+import { LimitedBy } from '../common/rate-limits';
 import { ApiKeyService } from './api-key.service';
 import { presentApiKey, presentCreatedApiKey } from './api-key.presenter';
 import { Authenticated, CurrentPrincipal } from './decorators';
@@ -58,6 +59,10 @@ export class AuthController {
   })
   @ApiBody({ type: CreateApiKeyRequestDto, required: false, examples: { named: { value: { name: 'ci-bot' } }, unnamed: { value: {} } } })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
+  @LimitedBy(
+    'key-creations',
+    'More than KEY_CREATE_LIMIT_PER_HOUR creations by the user (revoked keys count). `Retry-After` says when to retry.',
+  )
   @ApiConflictResponse({
     description: 'Too many active keys',
     schema: errorExample(new ApiKeyLimitError(20)),

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
 import { ApiError, toApiError, toRpcError } from './api-error';
 import { failureLogFields } from './errors';
+import { RateLimitedError } from './rate-limits';
 import { responseErrorCodes } from './logging.module';
 
 /**
@@ -26,6 +27,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.log(error, exception, { method: request.method, path: request.routeOptions?.url }, 'request failed');
     responseErrorCodes.set(reply.raw, error.code);
     if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    // A refusal raised past the guards (an open over OPEN_RATE_LIMIT_PER_MIN) says when to retry too.
+    if (exception instanceof RateLimitedError && !reply.hasHeader('Retry-After'))
+      reply.header('Retry-After', String(exception.retryAfterS));
     void reply.status(error.status).send(error.body);
   }
 

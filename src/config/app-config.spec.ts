@@ -17,6 +17,14 @@ describe('loadConfig', () => {
       chainThrottleCooldownS: 20,
     });
     expect(config.rateLimitPerMin).toBe(600);
+    expect(config.userRateLimitPerMin).toBe(1_800);
+    expect(config.openRateLimitPerMin).toBe(10);
+    expect(config.keyCreateLimitPerHour).toBe(20);
+  });
+
+  it('the user ceiling follows RATE_LIMIT_PER_MIN unless set', () => {
+    expect(loadConfig({ RATE_LIMIT_PER_MIN: '5' }).userRateLimitPerMin).toBe(15);
+    expect(loadConfig({ RATE_LIMIT_PER_MIN: '5', USER_RATE_LIMIT_PER_MIN: '7' }).userRateLimitPerMin).toBe(7);
   });
 
   it.each([

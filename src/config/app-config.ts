@@ -46,6 +46,12 @@ export interface AppConfig {
   };
   readonly modelsCacheTtlS: number;
   readonly rateLimitPerMin: number;
+  /** Across all of a user's keys and tokens on the limited routes. */
+  readonly userRateLimitPerMin: number;
+  /** Session opens per key (a reuse is not an open). */
+  readonly openRateLimitPerMin: number;
+  /** POST /api/v1/auth/keys per user. */
+  readonly keyCreateLimitPerHour: number;
   readonly redisUrl?: string;
   readonly metricsToken?: string;
   readonly logLevel: LogLevel;
@@ -138,6 +144,7 @@ function list(env: Env, name: string): string[] {
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
+  const rateLimitPerMin = int(env, 'RATE_LIMIT_PER_MIN', 600, 1, 10_000_000);
   // 300: the chain refuses shorter sessions (SessionTooShort), docs/API.md §7.
   const minDurationS = int(env, 'SESSION_MIN_DURATION_S', 300, 1, 31_536_000);
   const maxDurationS = int(env, 'SESSION_MAX_DURATION_S', 86_400, 1, 31_536_000);
@@ -204,7 +211,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       chainThrottleCooldownS: int(env, 'CHAIN_THROTTLE_COOLDOWN_S', 20, 0, 86_400),
     },
     modelsCacheTtlS: int(env, 'MODELS_CACHE_TTL_S', 60, 0, 86_400),
-    rateLimitPerMin: int(env, 'RATE_LIMIT_PER_MIN', 600, 1, 10_000_000),
+    rateLimitPerMin,
+    userRateLimitPerMin: int(env, 'USER_RATE_LIMIT_PER_MIN', 3 * rateLimitPerMin, 1, 30_000_000),
+    openRateLimitPerMin: int(env, 'OPEN_RATE_LIMIT_PER_MIN', 10, 1, 10_000_000),
+    keyCreateLimitPerHour: int(env, 'KEY_CREATE_LIMIT_PER_HOUR', 20, 1, 10_000_000),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     metricsToken: raw(env, 'METRICS_TOKEN'),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -1,12 +1,16 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuthCoreModule } from '../auth/auth.module';
 import { Readiness } from '../health/readiness';
 import { RateLimitGuard } from './rate-limit.guard';
+import { OpenRateLimit } from './open-limit';
 import { RateLimiter } from './rate-limiter';
 
 /** Imported after the auth module, so its guard runs after authentication. */
 @Module({
-  providers: [RateLimiter, { provide: APP_GUARD, useClass: RateLimitGuard }],
+  imports: [AuthCoreModule],
+  providers: [RateLimiter, OpenRateLimit, { provide: APP_GUARD, useClass: RateLimitGuard }],
+  exports: [OpenRateLimit],
 })
 export class RateLimitModule implements OnModuleInit {
   constructor(

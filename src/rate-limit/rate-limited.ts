@@ -1,16 +1,10 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { errorExample } from '../common/openapi';
-import { RateLimitedError } from './errors';
+import { LimitedBy } from '../common/rate-limits';
 
-export const RATE_LIMITED = 'rateLimited';
+export { RATE_LIMITED } from '../common/rate-limits';
 
-/** The handler counts against the caller's RATE_LIMIT_PER_MIN (enforced by the rate-limit guard). */
+/** The handler counts against the caller's per-key and per-user budgets (enforced by the rate-limit guard). */
 export const RateLimited = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(
-    SetMetadata(RATE_LIMITED, true),
-    ApiTooManyRequestsResponse({
-      description: 'Rate limited (per API key; per user for user tokens). `Retry-After` says when to retry.',
-      schema: errorExample(new RateLimitedError(42)),
-    }),
+  LimitedBy(
+    'requests',
+    'Rate limited (per API key — a user token counts as its default key — and per user). `Retry-After` says when to retry.',
   );

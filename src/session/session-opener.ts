@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { authenticationFailure } from '../auth/errors';
 import { failureLogFields, isUniqueViolation } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { isOutcomeUnknown } from '../proxy-router/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
+import { OpenRateLimit } from '../rate-limit/open-limit';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { ClaimDecision, decideClaim } from './claim-decision';
 import { OpenOutcomeUnknownError, SessionOpeningError } from './errors';
@@ -50,6 +52,7 @@ export class SessionOpener {
     private readonly settler: SessionSettler,
     private readonly reconciler: SessionReconciler,
     private readonly metrics: Metrics,
+    private readonly openLimit: OpenRateLimit,
   ) {}
 
   /** Opens currently in flight on this instance (graceful shutdown waits for them). */
@@ -94,6 +97,8 @@ export class SessionOpener {
   private claim(apiKey: KeyRef, target: SessionTarget): Promise<Claimed> {
     return this.sessions
       .underKeyLock(apiKey.id, async (rows): Promise<Claimed> => {
+        // Authenticated a moment ago, perhaps from a cache: the key's row lock makes it sure.
+        if (!(await rows.keyInForce(apiKey.id))) throw authenticationFailure('revoked');
         const decision = decideClaim(await rows.held(apiKey.id), target, new Date(), this.config.sessions.minDurationS);
         if (decision.kind === 'wait') return decision;
         if (decision.kind === 'reuse') {
@@ -101,6 +106,9 @@ export class SessionOpener {
           if (session.status === 'replacing') await rows.transition(session.id, 'active', 'claim', { from: ['replacing'] });
           return decision;
         }
+        // Only a decided open counts (docs/API.md §7): reuses and coalesced callers never get here.
+        // Refused before anything is written: the transaction rolls back to nothing.
+        await this.openLimit.consume(apiKey.id);
         // The old session stays usable (outside the unique index) until the new one is recorded.
         if (decision.replacing) await rows.transition(decision.replacing.id, 'replacing', 'claim', { from: ['active'] });
         return { kind: 'open', intent: await rows.insertOpening(apiKey, target) };
@@ -146,6 +154,8 @@ export class SessionOpener {
       return null;
     });
     const settled = await this.settler.opened(intent, factsOf(chainSessionId, onChain), 'opened', apiKey.prefix);
+    // Revoked (or its user deactivated) while the open was in flight: the settler closed it.
+    if (settled?.keyRevoked) throw authenticationFailure('revoked');
     if (settled) return { session: settled.session, reused: false, replacedSessionId: settled.replaced?.chainSessionId ?? null };
     // Settled meanwhile by a sweep that judged it stale: adopted (this very session), or failed (an orphan now).
     const row = await this.sessions.findById(intent.id);

@@ -10,6 +10,8 @@ export interface Settled {
   session: Session;
   /** The key's previous session, now `closing` (closed on chain already if that worked). */
   replaced: Session | null;
+  /** The key was revoked (or its user deactivated) while the open was in flight: the new session is being closed. */
+  keyRevoked: boolean;
 }
 
 /**
@@ -35,11 +37,17 @@ export class SessionSettler {
       if (!session) return null;
       const replacing = (await rows.held(intent.apiKeyId)).find((row) => row.status === 'replacing');
       const replaced = replacing ? await rows.transition(replacing.id, 'closing', 'settle') : null;
-      return { session, replaced };
+      return { session, replaced, keyRevoked: !(await rows.keyInForce(intent.apiKeyId)) };
     });
     if (!settled) return null;
     this.metrics.opens.inc({ outcome: how });
-    await this.events.emit('session.opened', settled.session, apiKeyPrefix);
+    if (settled.keyRevoked) {
+      // Recorded, so the chain id is known; closed right away rather than left paid and
+      // active until the next sweep (which retries the close if this one fails).
+      await this.closer.closeQuietly(settled.session, ['active']);
+    } else {
+      await this.events.emit('session.opened', settled.session, apiKeyPrefix);
+    }
     if (settled.replaced) await this.closer.closeQuietly(settled.replaced, ['closing']);
     return settled;
   }

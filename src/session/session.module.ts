@@ -3,6 +3,7 @@ import { Metrics } from '../metrics/metrics';
 import { AuthCoreModule } from '../auth/auth.module';
 import { ModelsModule } from '../models/models.module';
 import { ProxyRouterModule } from '../proxy-router/proxy-router.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { ApiKeyRevokedListener } from './api-key-revoked.listener';
 import { ChainThrottleRepository } from './chain-throttle.repository';
 import { ChainWriteThrottle } from './chain-write-throttle';
@@ -18,7 +19,7 @@ import { SessionService } from './session.service';
 import { SessionSweeper } from './session-sweeper';
 
 @Module({
-  imports: [AuthCoreModule, ProxyRouterModule, ModelsModule],
+  imports: [AuthCoreModule, ProxyRouterModule, ModelsModule, RateLimitModule],
   controllers: [SessionController, SessionMessages],
   providers: [
     SessionRepository,

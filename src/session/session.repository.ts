@@ -37,6 +37,18 @@ export class SessionRows {
     protected readonly writes: WriteCounter,
   ) {}
 
+  /**
+   * Whether the key and its user may still act (not revoked, not deactivated). Read under the
+   * key's lock, it holds until the transaction ends: a revoke takes the same row lock.
+   */
+  async keyInForce(apiKeyId: string): Promise<boolean> {
+    const rows = await this.manager.query<{ ok: boolean }[]>(
+      'SELECT (k.is_active AND u.is_active) AS ok FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1',
+      [apiKeyId],
+    );
+    return rows[0]?.ok === true;
+  }
+
   held(apiKeyId: string): Promise<Session[]> {
     return this.manager.find(Session, { where: { apiKeyId, status: In([...HELD]) }, order: { createdAt: 'ASC' } });
   }

@@ -11,7 +11,7 @@ export interface GatewayEnvOptions {
 
 /**
  * The environment of a gateway on `db` in front of `node` (the simulator, or a relay in
- * front of it), with the kit's simulator credential; the rate limit is out of reach and
+ * front of it), with the kit's simulator credential; the rate limits are out of reach and
  * logs are warnings only. Test settings: the e2e run's identity provider, small timeouts,
  * sweeps only when a test calls `sweep()` (the interval is an hour), durations 60–7200 s,
  * a 2 s chain-write cooldown. `overrides` win.
@@ -28,6 +28,8 @@ export function gatewayEnv(
     PROXY_ROUTER_USERNAME: SIMULATOR.username,
     PROXY_ROUTER_PASSWORD: SIMULATOR.password,
     RATE_LIMIT_PER_MIN: '10000000',
+    OPEN_RATE_LIMIT_PER_MIN: '10000000',
+    KEY_CREATE_LIMIT_PER_HOUR: '10000000',
     LOG_LEVEL: 'warn',
     ...(testSettings
       ? {
