@@ -13,7 +13,13 @@ import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreat
  * and TLS files, as the gateway's own NATS_* variables.
  */
 export type SessionGatewayClientOptions =
-  | ({ transport: 'nats'; url: string; timeoutMs?: number } & NatsConnectionConfig)
+  | ({
+      transport: 'nats';
+      url: string;
+      timeoutMs?: number;
+      /** Replies arrive under `<inboxPrefix>.…` (default `_INBOX`): lets NATS permissions keep services' replies apart. */
+      inboxPrefix?: string;
+    } & NatsConnectionConfig)
   | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
 
 export interface ModelSessionRequest {
@@ -107,11 +113,11 @@ function proxyFor(options: SessionGatewayClientOptions): ClientProxy {
   if (options.transport === 'tcp') {
     return ClientProxyFactory.create({ transport: Transport.TCP, options: { host: options.host, port: options.port } });
   }
-  const { url, user, password, token, credsFile, tls } = options;
+  const { url, user, password, token, credsFile, tls, inboxPrefix } = options;
   // Reconnect forever: nats.js's default (10 attempts) would leave the client dead after a short outage.
   return ClientProxyFactory.create({
     transport: Transport.NATS,
-    options: { ...natsConnectOptions(url, { user, password, token, credsFile, tls }), waitOnFirstConnect: false },
+    options: { ...natsConnectOptions(url, { user, password, token, credsFile, tls }), waitOnFirstConnect: false, inboxPrefix },
   });
 }
 

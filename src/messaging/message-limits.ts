@@ -35,7 +35,7 @@ interface Packet {
   data?: unknown;
 }
 
-const asPacket = (value: unknown): Packet => (value !== null && typeof value === 'object' ? (value) : {});
+const asPacket = (value: unknown): Packet => (value !== null && typeof value === 'object' ? value : {});
 
 /**
  * The TCP framing of @nestjs/microservices (`<length>#<json>`), bounded: a frame that
