@@ -12,7 +12,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type ConnectionOptions, ErrorCode, JSONCodec, type NatsConnection, NatsError, type Status } from 'nats';
+import {
+  connect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  ErrorCode,
+  JSONCodec,
+  type NatsConnection,
+  NatsError,
+  type Status,
+} from 'nats';
 import { openableModels } from './support/instances';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { startTestApp, type TestApp } from './support/app';
@@ -27,6 +36,7 @@ import {
   untilAnswered,
   waitForNatsStatus,
 } from './support/nats';
+import { natsTrust } from './support/nats-jwt';
 import { ROOT } from './support/process';
 import { aKey, SIM_PASSWORD, SIM_USERNAME, sessionApi, sessionEnv, settleBackground, totalCalls, waitFor } from './support/sessions';
 
@@ -348,6 +358,54 @@ describe('a secured NATS (e2e)', () => {
       expect(refusals.noToken).toBe(ErrorCode.AuthorizationViolation);
       // The TLS failures surface as connection errors of several kinds; none of them connected.
       for (const code of [refusals.plain, refusals.unknownCa, refusals.noClientCert]) expect(code).not.toBe('');
+    });
+  });
+  describe('with NKEY/JWT credentials (NATS_CREDS_FILE)', () => {
+    let natsJwt: NatsServer;
+    let credsGateway: TestApp;
+    let serviceCreds: string;
+
+    beforeAll(async () => {
+      const trust = natsTrust(mkdtempSync(join(tmpdir(), 'nats-jwt-')));
+      // The README's permissions as user JWT claims, except replies: nats-server 2.9 did not
+      // apply a user JWT's `resp` here (its replies were publish violations), so the gateway
+      // may publish to `_INBOX.>` instead.
+      const gatewayCreds = trust.userCreds('gateway', {
+        sub: { allow: ['session.* session-gateway', 'models.* session-gateway', 'inference.* session-gateway'] },
+        pub: { allow: ['session.opened', 'session.closed', 'session.expired', 'session.dead', '_INBOX.>'] },
+      });
+      serviceCreds = trust.userCreds('chat-proxy', {
+        pub: { allow: REQUEST_SUBJECTS },
+        sub: { allow: ['_INBOX.>', 'session.opened', 'session.closed', 'session.expired', 'session.dead'] },
+      });
+      natsJwt = await startNatsServer(undefined, { config: trust.config });
+      credsGateway = await startTestApp(sessionEnv(db, sim, { NATS_URL: natsJwt.url, NATS_CREDS_FILE: gatewayCreds, LOG_LEVEL: 'info' }));
+      await waitForNatsStatus(credsGateway.url, 'up');
+    });
+
+    afterAll(async () => {
+      await credsGateway?.close();
+      await natsJwt?.stop();
+    });
+
+    it('the gateway logs in with its creds file and serves a service that logs in with its own; that service cannot read requests', async () => {
+      const key = await aKey(credsGateway);
+      const client = await gatewayClient({ transport: 'nats', url: natsJwt.url, credsFile: serviceCreds, timeoutMs: 15_000 });
+      const rogue = await natsUser(natsJwt.url, { authenticator: credsAuthenticator(readFileSync(serviceCreds)) });
+      try {
+        expect(await untilAnswered(() => gatewayError(client.client.getSession(key.auth)))).toEqual({
+          status: 404,
+          detail: 'No active session',
+        });
+        rogue.nc.subscribe('session.get', { queue: 'session-gateway' });
+        await rogue.nc.flush();
+        await waitFor('a violation', () => rogue.violations.length >= 1);
+        expect(rogue.violations).toEqual([{ operation: 'subscription', subject: 'session.get', queue: 'session-gateway' }]);
+      } finally {
+        await rogue.nc.close();
+        await client.close();
+      }
+      expect(await refusedConnection(natsJwt.url, {})).toBe(ErrorCode.AuthorizationViolation);
     });
   });
 });
