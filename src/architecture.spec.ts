@@ -38,7 +38,12 @@ const DOORS = {
     'rate-limited.ts',
     'open-limit.ts', // OPEN_RATE_LIMIT_PER_MIN, drawn on by the opener when its claim decides to open
   ],
-  messaging: ['messaging.module.ts', 'messaging-status.ts', 'microservice-options.ts'],
+  messaging: [
+    'messaging.module.ts',
+    'messaging-status.ts',
+    'microservice-options.ts',
+    'nats-connection.ts', // the typed client logs in to NATS exactly as the gateway does
+  ],
   health: ['health.module.ts', 'readiness.ts'],
   metrics: ['metrics.module.ts', 'metrics.ts'],
   database: ['database.module.ts', 'database-endpoint.ts', 'dedicated-connection.ts'],

@@ -2,12 +2,25 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { ValidationIssue } from '../common/errors';
+import type { NatsConnectionConfig } from '../config/app-config';
+import { natsConnectOptions } from '../messaging/nats-connection';
 import type { ModelListResponseDto } from '../models/dto/models.dto';
 import type { CloseResponseDto, CurrentSessionDto, PingResponseDto, SessionCreatedDto } from '../session/dto/session-response.dto';
 
-/** How to reach the gateway's internal interface (docs/API.md §6). */
+/**
+ * How to reach the gateway's internal interface (docs/API.md §6). Over NATS, at most one
+ * credential (`user`/`password`, `token`, a `.creds` file, or `user:password@` in `url`)
+ * and TLS files, as the gateway's own NATS_* variables.
+ */
 export type SessionGatewayClientOptions =
-  { transport: 'nats'; url: string; timeoutMs?: number } | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
+  | ({
+      transport: 'nats';
+      url: string;
+      timeoutMs?: number;
+      /** Replies arrive under `<inboxPrefix>.…` (default `_INBOX`): lets NATS permissions keep services' replies apart. */
+      inboxPrefix?: string;
+    } & NatsConnectionConfig)
+  | { transport: 'tcp'; host: string; port: number; timeoutMs?: number };
 
 export interface ModelSessionRequest {
   model_id: string;
@@ -106,10 +119,11 @@ function proxyFor(options: SessionGatewayClientOptions): ClientProxy {
   if (options.transport === 'tcp') {
     return ClientProxyFactory.create({ transport: Transport.TCP, options: { host: options.host, port: options.port } });
   }
+  const { url, user, password, token, credsFile, tls, inboxPrefix } = options;
   // Reconnect forever: nats.js's default (10 attempts) would leave the client dead after a short outage.
   return ClientProxyFactory.create({
     transport: Transport.NATS,
-    options: { servers: [options.url], reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+    options: { ...natsConnectOptions(url, { user, password, token, credsFile, tls }), waitOnFirstConnect: false, inboxPrefix },
   });
 }
 

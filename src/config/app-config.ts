@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+
 /**
  * The gateway's configuration: the environment of docs/API.md §7, parsed and validated once
  * at start-up. This is the only place that reads `process.env`.
@@ -36,7 +38,15 @@ export interface AppConfig {
     jwtMaxAgeS: number;
   };
   readonly apiKeys: { pepper?: string; maxPerUser: number };
-  readonly microservice: { natsUrl?: string; host: string; port: number };
+  readonly microservice: {
+    /** The server's URL without any `user:password@` (those are in `nats`). */
+    natsUrl?: string;
+    nats: NatsConnectionConfig;
+    host: string;
+    port: number;
+    /** Largest message accepted on either transport (TCP frame, NATS payload). */
+    messageMaxBytes: number;
+  };
   readonly sessions: {
     minDurationS: number;
     maxDurationS: number;
@@ -56,6 +66,17 @@ export interface AppConfig {
   readonly metricsToken?: string;
   readonly logLevel: LogLevel;
   readonly shutdownGraceMs: number;
+}
+
+/** How the gateway logs in to NATS and secures the link (docs/API.md §6); at most one credential. */
+export interface NatsConnectionConfig {
+  user?: string;
+  password?: string;
+  token?: string;
+  /** A `.creds` file (user JWT and NKEY seed), read again at every connection. */
+  credsFile?: string;
+  /** Present when the link must be TLS (a `tls://` URL or any NATS_TLS_* variable). */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -129,6 +150,102 @@ function redactUrl(value: string): string {
   return value.replace(/\/\/[^@/]*@/, '//***@');
 }
 
+/** A path the process can read now, so a typo stops the start instead of every reconnect. */
+function readableFile(env: Env, name: string, check?: (text: string) => boolean, expected = 'a readable file'): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  let text: string;
+  try {
+    if (!statSync(value).isFile()) fail(name, expected, value);
+    text = readFileSync(value, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return fail(name, expected, value);
+  }
+  if (check && !check(text)) fail(name, expected, value);
+  return value;
+}
+
+function refuse(name: string, reason: string): never {
+  throw new ConfigError(`Invalid environment variable ${name}: ${reason}`);
+}
+
+/**
+ * NATS credentials and TLS. nats.js ignores a URL's `user:password@`, so it is taken out of
+ * the URL here and used as NATS_USER/NATS_PASSWORD would be (a lone `token@` as NATS_TOKEN).
+ */
+function natsConnection(env: Env): { natsUrl?: string; nats: NatsConnectionConfig } {
+  const given = url(env, 'NATS_URL', ['nats:', 'tls:', 'ws:', 'wss:']);
+  const fromUrl: { user?: string; password?: string; token?: string } = {};
+  let natsUrl = given;
+  if (given) {
+    const parsed = new URL(given);
+    if (parsed.username || parsed.password) {
+      const user = decodeURIComponent(parsed.username);
+      const password = decodeURIComponent(parsed.password);
+      if (password) Object.assign(fromUrl, { user, password });
+      else fromUrl.token = user;
+      natsUrl = given.replace(/\/\/[^@/]*@/, '//');
+    }
+  }
+  const user = raw(env, 'NATS_USER');
+  const password = raw(env, 'NATS_PASSWORD');
+  const token = raw(env, 'NATS_TOKEN');
+  const credsFile = readableFile(
+    env,
+    'NATS_CREDS_FILE',
+    (text) => text.includes('NATS USER JWT') && text.includes('USER NKEY SEED'),
+    'a readable NATS credentials file (user JWT and NKEY seed)',
+  );
+  const caFile = readableFile(env, 'NATS_TLS_CA');
+  const certFile = readableFile(env, 'NATS_TLS_CERT');
+  const keyFile = readableFile(env, 'NATS_TLS_KEY');
+
+  const set = {
+    NATS_USER: user,
+    NATS_PASSWORD: password,
+    NATS_TOKEN: token,
+    NATS_CREDS_FILE: credsFile,
+    NATS_TLS_CA: caFile,
+    NATS_TLS_CERT: certFile,
+    NATS_TLS_KEY: keyFile,
+  };
+  if (!given) {
+    const stray = Object.entries(set).find(([, value]) => value !== undefined)?.[0];
+    if (stray) refuse(stray, 'is set but NATS_URL is not');
+    return { nats: {} };
+  }
+  if (user !== undefined && password === undefined) refuse('NATS_PASSWORD', 'must be set with NATS_USER');
+  if (password !== undefined && user === undefined) refuse('NATS_USER', 'must be set with NATS_PASSWORD');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    refuse(
+      certFile === undefined ? 'NATS_TLS_CERT' : 'NATS_TLS_KEY',
+      'NATS_TLS_CERT and NATS_TLS_KEY go together (the client certificate and its key)',
+    );
+  }
+  // One way to log in: two would leave it to nats.js which one the server sees.
+  const ways = [
+    ...(fromUrl.user !== undefined || fromUrl.token !== undefined ? ['credentials in NATS_URL'] : []),
+    ...(user !== undefined ? ['NATS_USER'] : []),
+    ...(token !== undefined ? ['NATS_TOKEN'] : []),
+    ...(credsFile !== undefined ? ['NATS_CREDS_FILE'] : []),
+  ];
+  if (ways.length > 1) {
+    refuse(ways[ways.length - 1], `only one NATS credential may be given, got ${ways.join(' and ')}`);
+  }
+  const wantsTls = new URL(given).protocol === 'tls:' || caFile !== undefined || certFile !== undefined;
+  return {
+    natsUrl,
+    nats: {
+      user: user ?? fromUrl.user,
+      password: password ?? fromUrl.password,
+      token: token ?? fromUrl.token,
+      credsFile,
+      tls: wantsTls ? { caFile, certFile, keyFile } : undefined,
+    },
+  };
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const value = raw(env, name);
   if (value === undefined) return fallback;
@@ -164,6 +281,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'DATABASE_URL is required when NODE_ENV=production (set ALLOW_EMBEDDED_DB=true to run the embedded database in production anyway)',
     );
   }
+  const { natsUrl, nats } = natsConnection(env);
   return Object.freeze({
     http: {
       port: int(env, 'PORT', 3000, 0, 65_535),
@@ -199,9 +317,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeys: { pepper: raw(env, 'API_KEY_PEPPER'), maxPerUser: int(env, 'MAX_KEYS_PER_USER', 20, 1, 10_000) },
     microservice: {
-      natsUrl: url(env, 'NATS_URL', ['nats:', 'tls:', 'ws:', 'wss:']),
+      natsUrl,
+      nats,
       host: raw(env, 'MICROSERVICE_HOST') ?? '127.0.0.1',
       port: int(env, 'MICROSERVICE_PORT', 3001, 0, 65_535),
+      // 900 KiB: under nats-server's default max_payload (1 MiB), so both transports agree.
+      messageMaxBytes: int(env, 'MESSAGE_MAX_BYTES', 921_600, 1_024, 67_108_864),
     },
     sessions: {
       minDurationS,

@@ -16,8 +16,7 @@ export class NatsEventRelay implements OnApplicationShutdown {
   private readonly client?: ClientNats;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const { natsUrl } = config.microservice;
-    if (natsUrl) this.client = new ClientNats(natsConnectionOptions(natsUrl));
+    if (config.microservice.natsUrl) this.client = new ClientNats(natsConnectionOptions(config));
   }
 
   @OnEvent('session.opened')

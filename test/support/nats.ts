@@ -8,9 +8,12 @@
  * runs its own nats-server (no JetStream) on a free loopback port.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
-import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
+import { connect, type ConnectionOptions, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import {
   SessionGatewayClient,
   SessionGatewayClientModule,
@@ -58,9 +61,23 @@ function greets(port: number): Promise<boolean> {
   });
 }
 
+/** How a private server runs beyond its port: a configuration file's text and its environment. */
+export interface NatsServerSetup {
+  /** nats-server configuration (authorization, tls…); `-a`/`-p` on the command line still pick address and port. */
+  config?: string;
+  /** Variables the configuration refers to (`$NAME`), e.g. passwords. */
+  env?: Record<string, string>;
+}
+
 /** A nats-server handle on a free port (or `port`), NOT started yet. */
-export async function natsServer(port?: number): Promise<NatsServer> {
+export async function natsServer(port?: number, setup: NatsServerSetup = {}): Promise<NatsServer> {
   const chosen = port ?? (await freePort());
+  const args = ['-a', '127.0.0.1', '-p', String(chosen)];
+  if (setup.config !== undefined) {
+    const file = join(mkdtempSync(join(tmpdir(), 'nats-server-')), 'nats.conf');
+    writeFileSync(file, setup.config);
+    args.unshift('-c', file);
+  }
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let output = '';
@@ -69,7 +86,7 @@ export async function natsServer(port?: number): Promise<NatsServer> {
 
   const start = async () => {
     if (running()) return;
-    const started = spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(chosen)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(NATS_SERVER_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...setup.env } });
     child = started;
     live.add(started);
     started.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -115,8 +132,8 @@ export async function natsServer(port?: number): Promise<NatsServer> {
 }
 
 /** A private nats-server, started. */
-export async function startNatsServer(port?: number): Promise<NatsServer> {
-  const server = await natsServer(port);
+export async function startNatsServer(port?: number, setup?: NatsServerSetup): Promise<NatsServer> {
+  const server = await natsServer(port, setup);
   await server.start();
   return server;
 }
@@ -163,8 +180,12 @@ export interface RawSubscription {
 const json = JSONCodec();
 
 /** A plain `nats` connection (no Nest) recording every message on `subject` (wildcards allowed). */
-export async function rawSubscribe(url: string, subject: string): Promise<RawSubscription> {
-  const nc: NatsConnection = await connect({ servers: [url] });
+export async function rawSubscribe(
+  url: string,
+  subject: string,
+  options: Omit<ConnectionOptions, 'servers'> = {},
+): Promise<RawSubscription> {
+  const nc: NatsConnection = await connect({ ...options, servers: [url] });
   const messages: RawNatsMessage[] = [];
   const sub: Subscription = nc.subscribe(subject, {
     callback: (error, msg) => {
