@@ -15,6 +15,23 @@ export function OptionalBody(): ClassDecorator {
 
 const LOCATION: Record<string, string> = { body: 'body', query: 'query', param: 'path' };
 
+/** The deepest input accepted (the object itself is level 1; every DTO of ours is flat). docs/API.md §1. */
+export const MAX_DEPTH = 8;
+
+/**
+ * Whether `value` has more than `limit` levels of objects and arrays. It descends at most
+ * `limit + 1` levels, so its own stack stays small whatever the input.
+ */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => nestedDeeperThan(child, limit - 1));
+}
+
+function tooDeep(loc: string): ValidationIssue {
+  return { loc: [loc], msg: `JSON nested too deeply: more than ${MAX_DEPTH} levels`, type: 'json_invalid' };
+}
+
 /**
  * Validates DTOs and answers 422 in the contract's shape. Bodies are strict (unknown
  * fields are errors); query strings only keep known parameters, as FastAPI does.
@@ -51,6 +68,8 @@ export function inspectInput<T extends object>(
   loc: string,
   strict: boolean,
 ): { instance: T; issues: ValidationIssue[] } {
+  // Before class-transformer, which recurses once per level: 10,000 levels overflowed its stack (a 500).
+  if (nestedDeeperThan(value, MAX_DEPTH)) return { instance: new metatype(), issues: [tooDeep(loc)] };
   const instance = plainToInstance<T, unknown>(metatype, value);
   const errors = validateSync(instance, {
     whitelist: true,
