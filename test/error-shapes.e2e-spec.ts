@@ -6,6 +6,7 @@
  * The real app on a fresh PostgreSQL database, the simulator behind a relay that can take
  * the node down; faults come from the simulator's fault plan.
  */
+import { connect } from 'node:net';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { SessionGatewayError } from '../src/client/session-gateway.client';
 import { errorTypeFor } from '../src/common/api-error';
@@ -21,6 +22,7 @@ import {
   someKeys,
   startNodeRelay,
   type TestKey,
+  waitFor,
 } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { freePort } from './support/process';
@@ -225,6 +227,34 @@ describe('error shapes (e2e)', () => {
   it('a 4xx is not logged as an error: only its access line, with the code', async () => {
     await call('GET', '/api/v1/session', { headers: withId('shapes-401') });
     expect(linesOf(gateway, 'shapes-401')).toEqual([expect.objectContaining({ level: 30, code: 'invalid_credentials' })]);
+  });
+
+  it('a client that aborts its upload mid-body is a client error: nothing logged at warn or above, no stack', async () => {
+    const key = await aKey();
+    const url = new URL(gateway.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const head =
+      `POST /api/v1/session/modelsession?model_id=${model} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+      `Authorization: ${key.auth}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n` +
+      `x-request-id: shapes-aborted-upload\r\n\r\n`;
+    await new Promise<void>((resolve, reject) =>
+      socket.write(`${head}{"sessionDuration": 600, "pad": "${'x'.repeat(512)}`, (e) => (e ? reject(e) : resolve())),
+    );
+    socket.destroy();
+    // The access line is written when the request ends (here: when its connection closes).
+    const lines = await waitFor('the aborted request to be logged', () => {
+      const found = linesOf(gateway, 'shapes-aborted-upload');
+      return found.some((line) => line.msg.startsWith('POST ')) ? found : undefined;
+    });
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
+    expect(
+      gateway
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('shapes-aborted-upload') && line.includes('"stack"')),
+    ).toEqual([]);
+    expect(sim.counts().openModel ?? 0).toBe(0);
   });
 
   it('a malformed URL answers 400 in the same shape, without echoing the URL', async () => {
