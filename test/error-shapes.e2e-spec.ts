@@ -280,6 +280,46 @@ describe('error shapes (e2e)', () => {
     expect(await res.json()).toEqual(errorBody('Request headers too large', 'invalid_request_error', 'headers_too_large'));
   });
 
+  it('every answer carries X-Content-Type-Options: nosniff, errors and the raw 431 included; only /docs has the CSP', async () => {
+    const key = await aKey();
+    const answers: [string, Response][] = [
+      ['200 health', await fetch(`${gateway.url}/health`)],
+      ['200 metrics', await fetch(`${gateway.url}/metrics`)],
+      ['200 openapi', await fetch(`${gateway.url}/api/v1/openapi.json`)],
+      ['401', await fetch(`${gateway.url}/api/v1/session`)],
+      ['404 route', await fetch(`${gateway.url}/api/v1/nothing-here`)],
+      ['404 session', await fetch(`${gateway.url}/api/v1/session`, { headers: { authorization: key.auth } })],
+      [
+        '422',
+        await fetch(`${gateway.url}/api/v1/session/modelsession`, {
+          method: 'POST',
+          headers: { authorization: key.auth, 'content-type': 'application/json' },
+          body: '{"sessionDuration":"abc"}',
+        }),
+      ],
+      [
+        '413',
+        await fetch(`${gateway.url}/api/v1/session/modelsession?model_id=${model}`, {
+          method: 'POST',
+          headers: { authorization: key.auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ pad: 'x'.repeat(100 * 1024) }),
+        }),
+      ],
+      ['400 bad URL', await fetch(`${gateway.url}/api/v1/models/%zz/bids`)],
+      ['414', await fetch(`${gateway.url}/api/v1/models/${'m'.repeat(150)}/bids`)],
+      ['431', await fetch(`${gateway.url}/api/v1/session`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } })],
+      ['200 docs', await fetch(`${gateway.url}/docs`)],
+    ];
+    const seen = answers.map(([name, res]) => [name, res.status, res.headers.get('x-content-type-options')]);
+    expect(seen).toEqual(answers.map(([name]) => [name, Number(name.split(' ')[0]), 'nosniff']));
+    const csp = (res: Response) => res.headers.get('content-security-policy');
+    expect(csp(answers.at(-1)![1])).toContain("frame-ancestors 'none'");
+    expect(csp(await fetch(`${gateway.url}/docs/swagger-ui-init.js`))).toContain("frame-ancestors 'none'");
+    expect(csp(answers[0][1])).toBeNull();
+    // The Swagger UI settings the page runs with: pasted credentials are not kept in localStorage.
+    expect(await (await fetch(`${gateway.url}/docs/swagger-ui-init.js`)).text()).toMatch(/"persistAuthorization":\s*false/);
+  });
+
   it("Swagger's error examples are the real answers: the error object of their status, the detail the app sends", async () => {
     const spec = (await call('GET', '/api/v1/openapi.json')).body as {
       paths: Record<
