@@ -57,6 +57,16 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   socket.destroy(error);
 }
 
+/**
+ * Swagger UI may not be framed by another site (clickjacking a page that holds pasted
+ * credentials); it loads nothing but its own assets, so the rest stays permissive.
+ */
+const DOCS_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'";
+
+function isDocsPage(url: string): boolean {
+  return url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
+}
+
 /** Builds the HTTP application exactly as production runs it; tests call this too. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const config = options.config ?? loadConfig();
@@ -78,7 +88,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // A malformed URL or an over-long parameter: Fastify's own answer would echo the URL.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const { status, body } = toApiError(error);
-      void reply.header('x-request-id', request.id).status(status).send(body);
+      void reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').status(status).send(body);
     },
     clientErrorHandler: answerClientError,
   });
@@ -98,6 +108,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     request.raw.socket?.setTimeout(0);
     void reply.header('x-request-id', request.id);
     done();
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    // On every answer, errors included: a body is never sniffed into HTML or script.
+    void reply.header('x-content-type-options', 'nosniff');
+    if (isDocsPage(request.url)) void reply.header('content-security-policy', DOCS_CSP);
+    done(null, payload);
   });
   const { httpRequests } = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {

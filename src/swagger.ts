@@ -86,7 +86,8 @@ export function setupSwagger(app: INestApplication, config: AppConfig, issuer?: 
     customSiteTitle: 'Morpheus Session Gateway',
     customJsStr: OAUTH2_REDIRECT_JS,
     swaggerOptions: {
-      persistAuthorization: true,
+      // A pasted key or token must not outlive the tab in localStorage.
+      persistAuthorization: false,
       displayRequestDuration: true,
       initOAuth: {
         clientId: config.oidc.swaggerClientId,

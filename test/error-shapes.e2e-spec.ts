@@ -6,6 +6,7 @@
  * The real app on a fresh PostgreSQL database, the simulator behind a relay that can take
  * the node down; faults come from the simulator's fault plan.
  */
+import { connect } from 'node:net';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { SessionGatewayError } from '../src/client/session-gateway.client';
 import { errorTypeFor } from '../src/common/api-error';
@@ -21,6 +22,7 @@ import {
   someKeys,
   startNodeRelay,
   type TestKey,
+  waitFor,
 } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { freePort } from './support/process';
@@ -227,6 +229,34 @@ describe('error shapes (e2e)', () => {
     expect(linesOf(gateway, 'shapes-401')).toEqual([expect.objectContaining({ level: 30, code: 'invalid_credentials' })]);
   });
 
+  it('a client that aborts its upload mid-body is a client error: nothing logged at warn or above, no stack', async () => {
+    const key = await aKey();
+    const url = new URL(gateway.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const head =
+      `POST /api/v1/session/modelsession?model_id=${model} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+      `Authorization: ${key.auth}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n` +
+      `x-request-id: shapes-aborted-upload\r\n\r\n`;
+    await new Promise<void>((resolve, reject) =>
+      socket.write(`${head}{"sessionDuration": 600, "pad": "${'x'.repeat(512)}`, (e) => (e ? reject(e) : resolve())),
+    );
+    socket.destroy();
+    // The access line is written when the request ends (here: when its connection closes).
+    const lines = await waitFor('the aborted request to be logged', () => {
+      const found = linesOf(gateway, 'shapes-aborted-upload');
+      return found.some((line) => line.msg.startsWith('POST ')) ? found : undefined;
+    });
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
+    expect(
+      gateway
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('shapes-aborted-upload') && line.includes('"stack"')),
+    ).toEqual([]);
+    expect(sim.counts().openModel ?? 0).toBe(0);
+  });
+
   it('a malformed URL answers 400 in the same shape, without echoing the URL', async () => {
     const res = await fetch(`${gateway.url}/api/v1/models/%zz-secret/bids`);
     const text = await res.text();
@@ -248,6 +278,46 @@ describe('error shapes (e2e)', () => {
     const res = await fetch(`${gateway.url}/api/v1/session`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } });
     expect(res.status).toBe(431);
     expect(await res.json()).toEqual(errorBody('Request headers too large', 'invalid_request_error', 'headers_too_large'));
+  });
+
+  it('every answer carries X-Content-Type-Options: nosniff, errors and the raw 431 included; only /docs has the CSP', async () => {
+    const key = await aKey();
+    const answers: [string, Response][] = [
+      ['200 health', await fetch(`${gateway.url}/health`)],
+      ['200 metrics', await fetch(`${gateway.url}/metrics`)],
+      ['200 openapi', await fetch(`${gateway.url}/api/v1/openapi.json`)],
+      ['401', await fetch(`${gateway.url}/api/v1/session`)],
+      ['404 route', await fetch(`${gateway.url}/api/v1/nothing-here`)],
+      ['404 session', await fetch(`${gateway.url}/api/v1/session`, { headers: { authorization: key.auth } })],
+      [
+        '422',
+        await fetch(`${gateway.url}/api/v1/session/modelsession`, {
+          method: 'POST',
+          headers: { authorization: key.auth, 'content-type': 'application/json' },
+          body: '{"sessionDuration":"abc"}',
+        }),
+      ],
+      [
+        '413',
+        await fetch(`${gateway.url}/api/v1/session/modelsession?model_id=${model}`, {
+          method: 'POST',
+          headers: { authorization: key.auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ pad: 'x'.repeat(100 * 1024) }),
+        }),
+      ],
+      ['400 bad URL', await fetch(`${gateway.url}/api/v1/models/%zz/bids`)],
+      ['414', await fetch(`${gateway.url}/api/v1/models/${'m'.repeat(150)}/bids`)],
+      ['431', await fetch(`${gateway.url}/api/v1/session`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } })],
+      ['200 docs', await fetch(`${gateway.url}/docs`)],
+    ];
+    const seen = answers.map(([name, res]) => [name, res.status, res.headers.get('x-content-type-options')]);
+    expect(seen).toEqual(answers.map(([name]) => [name, Number(name.split(' ')[0]), 'nosniff']));
+    const csp = (res: Response) => res.headers.get('content-security-policy');
+    expect(csp(answers.at(-1)![1])).toContain("frame-ancestors 'none'");
+    expect(csp(await fetch(`${gateway.url}/docs/swagger-ui-init.js`))).toContain("frame-ancestors 'none'");
+    expect(csp(answers[0][1])).toBeNull();
+    // The Swagger UI settings the page runs with: pasted credentials are not kept in localStorage.
+    expect(await (await fetch(`${gateway.url}/docs/swagger-ui-init.js`)).text()).toMatch(/"persistAuthorization":\s*false/);
   });
 
   it("Swagger's error examples are the real answers: the error object of their status, the detail the app sends", async () => {

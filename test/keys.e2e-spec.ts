@@ -113,6 +113,10 @@ describe('API key management (e2e)', () => {
         is_default: true,
         created_at: expect.stringMatching(ISO_TIME),
       });
+      // The answer carries the secret: no cache may keep it; the listing (no secrets) is not marked.
+      expect(first.headers.get('cache-control')).toBe('no-store');
+      expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+      expect((await listKeys(token)).headers.get('cache-control')).toBeNull();
       expect(second.status).toBe(201);
       expect(second.body).toMatchObject({ name: 'laptop', is_default: false });
       expect(second.body.key).not.toBe(first.body.key);

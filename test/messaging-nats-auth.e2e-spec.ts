@@ -296,12 +296,16 @@ describe('a secured NATS (e2e)', () => {
       const reply = await raw.request('session.create_model', new TextEncoder().encode(text), { timeout: 10_000 });
       expect(json.decode(reply.data)).toEqual({
         id: 'deep-1',
-        err: { status: 422, detail: [{ loc: ['payload'], msg: 'Invalid JSON: nested deeper than 8 levels', type: 'json_invalid' }] },
+        err: {
+          status: 422,
+          detail: [{ loc: ['payload'], msg: 'JSON nested too deeply: more than 8 levels', type: 'json_invalid' }],
+          code: 'validation_error',
+        },
         isDisposed: true,
       });
       const garbage = await raw.request('session.get', new TextEncoder().encode('{"pattern":'), { timeout: 10_000 });
       expect(json.decode(garbage.data)).toMatchObject({
-        err: { status: 422, detail: [{ loc: ['payload'], msg: 'JSON decode error', type: 'json_invalid' }] },
+        err: { status: 422, detail: [{ loc: ['payload'], msg: 'JSON decode error', type: 'json_invalid' }], code: 'validation_error' },
       });
     } finally {
       await raw.close();

@@ -143,7 +143,7 @@ describe('TCP interface limits (e2e)', () => {
     });
     const answers = packets(raw.received());
     expect(answers.map((p) => p.id).sort()).toEqual(ids);
-    for (const answer of answers) expect(answer.err).toEqual({ status: 404, detail: 'No active session' });
+    for (const answer of answers) expect(answer.err).toEqual({ status: 404, detail: 'No active session', code: 'no_session' });
     expect(raw.closed()).toBe(false);
     raw.socket.destroy();
   });
@@ -165,8 +165,12 @@ describe('TCP interface limits (e2e)', () => {
     });
     const byId = Object.fromEntries(packets(raw.received()).map((p) => [p.id, p.err]));
     expect(byId).toEqual({
-      deep: { status: 422, detail: [{ loc: ['payload'], msg: 'Invalid JSON: nested deeper than 8 levels', type: 'json_invalid' }] },
-      after: { status: 404, detail: 'No active session' },
+      deep: {
+        status: 422,
+        detail: [{ loc: ['payload'], msg: 'JSON nested too deeply: more than 8 levels', type: 'json_invalid' }],
+        code: 'validation_error',
+      },
+      after: { status: 404, detail: 'No active session', code: 'no_session' },
     });
     raw.socket.destroy();
 
@@ -178,7 +182,7 @@ describe('TCP interface limits (e2e)', () => {
     const nine = await gatewayError(typed.client.createModelSession(key.auth, { model_id: 'm', deep: nested(8) } as never));
     expect(nine).toEqual({
       status: 422,
-      detail: [{ loc: ['payload'], msg: 'Invalid JSON: nested deeper than 8 levels', type: 'json_invalid' }],
+      detail: [{ loc: ['payload'], msg: 'JSON nested too deeply: more than 8 levels', type: 'json_invalid' }],
     });
     expect(totalCalls(sim)).toBe(0);
   });

@@ -3,6 +3,7 @@
  * on MICROSERVICE_HOST:MICROSERVICE_PORT. The same core e2e as over NATS, through the typed
  * client's TCP transport.
  */
+import { connect } from 'node:net';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import type { ValidationIssue } from '../src/common/errors';
 import { client, type TestApp } from './support/app';
@@ -12,6 +13,30 @@ import { freePort } from './support/process';
 import { aKey, gatewayEnv, HEX32, openableModels, sessionApi, settleBackground, SIMULATOR, startGateway, totalCalls } from './support/kit';
 
 jest.setTimeout(60_000);
+
+/**
+ * One request written as Nest's TCP transport frames it (`<length>#<json>`), as a raw string
+ * (the typed client could not serialise 10,000 levels), and the reply frame's JSON.
+ */
+function rawTcpRequest(
+  port: number,
+  json: string,
+): Promise<{ err?: { status: number; code: string; detail: unknown }; response?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${json.length}#${json}`));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const hash = received.indexOf('#');
+      if (hash < 0 || received.length - hash - 1 < Number(received.slice(0, hash))) return;
+      socket.destroy();
+      resolve(JSON.parse(received.slice(hash + 1)) as { err?: { status: number; code: string; detail: unknown } });
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed before a whole reply: ${received.slice(0, 200)}`)));
+  });
+}
 
 describe('internal interface over TCP (e2e)', () => {
   let db: TestDatabase;
@@ -90,6 +115,31 @@ describe('internal interface over TCP (e2e)', () => {
       status: 401,
       detail: (httpForged.body as unknown as { detail: string }).detail,
     });
+    expect(totalCalls(sim)).toBe(0);
+  });
+
+  it('a payload nested 10,000 levels deep is a 422 json_invalid at ["payload"] (was an internal error), nothing opened', async () => {
+    const key = await aKey(gateway);
+    const deep = `${'['.repeat(10_000)}1${']'.repeat(10_000)}`;
+    const data = `{"authorization":${JSON.stringify(key.auth)},"model_id":${deep}}`;
+    const reply = await rawTcpRequest(port, `{"pattern":"session.create_model","data":${data},"id":"deep-1"}`);
+    expect(reply.err).toEqual({
+      status: 422,
+      code: 'validation_error',
+      detail: [{ loc: ['payload'], msg: 'JSON nested too deeply: more than 8 levels', type: 'json_invalid' }],
+    });
+    // The same 9 levels over HTTP and over TCP; 8 levels reach the field, whose type is wrong.
+    const nine = `{"authorization":${JSON.stringify(key.auth)},"model_id":${'['.repeat(8)}1${']'.repeat(8)}}`;
+    expect((await rawTcpRequest(port, `{"pattern":"session.create_model","data":${nine},"id":"deep-2"}`)).err).toMatchObject({
+      status: 422,
+      detail: [{ loc: ['payload'], type: 'json_invalid' }],
+    });
+    const eight = `{"authorization":${JSON.stringify(key.auth)},"model_id":${'['.repeat(7)}1${']'.repeat(7)}}`;
+    expect((await rawTcpRequest(port, `{"pattern":"session.create_model","data":${eight},"id":"deep-3"}`)).err).toMatchObject({
+      status: 422,
+      detail: [{ loc: ['payload', 'model_id'], type: 'string_type' }],
+    });
+    expect(gateway.logs()).not.toMatch(/"level":(50|60)/);
     expect(totalCalls(sim)).toBe(0);
   });
 

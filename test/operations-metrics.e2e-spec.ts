@@ -8,9 +8,11 @@
  * gauge is present), low enough that one test can trip them.
  */
 import type { DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { type Simulator, startSimulator } from '../dev/simulator';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import type { ProxyRouterAdapterOptions } from '../src/proxy-router/proxy-router.adapter';
+import { SessionSweeper } from '../src/session/session-sweeper';
 import { bearer, client, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
@@ -105,6 +107,9 @@ describe('GET /metrics (e2e)', () => {
     return res.text();
   };
   const scrape = async (): Promise<Sample[]> => parseMetrics(await scrapeText());
+  const sweep = async (): Promise<void> => {
+    await gateway.app.get(SessionSweeper).sweep();
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase('ops_metrics');
@@ -143,6 +148,7 @@ describe('GET /metrics (e2e)', () => {
     const statuses: number[] = [];
     for (let i = 0; i <= RATE_LIMIT; i++) statuses.push((await http.current(limited)).status);
     expect(statuses.at(-1)).toBe(429);
+    await sweep(); // counts gateway_sessions
 
     const res = await fetch(`${gateway.url}/metrics`);
     expect(res.status).toBe(200);
@@ -235,15 +241,39 @@ describe('GET /metrics (e2e)', () => {
     expect(opens(afterSecond, 'opened') - opens(afterFirst, 'opened')).toBe(0);
     expect(opens(afterSecond, 'reused') - opens(afterFirst, 'reused')).toBe(1);
 
+    // The gauge is counted by the sweep, not by the scrape.
+    await sweep();
+    const afterSweep = await scrape();
     const rows = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM sessions GROUP BY status');
     const active = Number(rows.find((r) => r.status === 'active')?.n ?? 0);
     expect(active).toBeGreaterThanOrEqual(2); // this test's and the first test's
-    expect(valueOf(afterSecond, 'gateway_sessions', { status: 'active' })).toBe(active);
-    for (const row of rows) expect(valueOf(afterSecond, 'gateway_sessions', { status: row.status })).toBe(Number(row.n));
+    expect(valueOf(afterSweep, 'gateway_sessions', { status: 'active' })).toBe(active);
+    for (const row of rows) expect(valueOf(afterSweep, 'gateway_sessions', { status: row.status })).toBe(Number(row.n));
 
-    // Closing moves it at the next scrape.
+    // Closing moves it at the next sweep, not before.
     expect((await http.close(key)).status).toBe(200);
+    expect(valueOf(await scrape(), 'gateway_sessions', { status: 'active' })).toBe(active);
+    await sweep();
     expect(valueOf(await scrape(), 'gateway_sessions', { status: 'active' })).toBe(active - 1);
+  });
+
+  it('scrapes never query the sessions table (the sweep counts the gauge): 20 scrapes, 0 queries', async () => {
+    const dataSource = gateway.app.get(DataSource);
+    const queries: string[] = [];
+    const logQuery = dataSource.logger.logQuery.bind(dataSource.logger);
+    dataSource.logger.logQuery = (query, parameters, runner) => {
+      queries.push(query);
+      logQuery(query, parameters, runner);
+    };
+    try {
+      for (let i = 0; i < 20; i++) expect(valueOf(await scrape(), 'gateway_sessions')).toBeGreaterThan(0);
+      expect(queries.filter((q) => /\bsessions\b/i.test(q))).toEqual([]);
+      // The counter sees the sweep's own count, so it would have seen a scrape's.
+      await sweep();
+      expect(queries.filter((q) => /FROM sessions GROUP BY status/i.test(q))).toHaveLength(1);
+    } finally {
+      dataSource.logger.logQuery = logQuery;
+    }
   });
 
   it('refused credentials are counted by scheme and reason', async () => {

@@ -338,6 +338,15 @@ describe('Swagger UI in a browser (e2e)', () => {
 
     const after = await ui.tryItOut('sessions', 'SessionController_current', { screenshot: '3-session-404' });
     expect(after).toMatchObject({ status: 404, body: { detail: 'No active session' } });
+
+    // persistAuthorization is off: the pasted key is in no storage and a reload forgets it.
+    const storage = String(await ui.page.evaluate('JSON.stringify([window.localStorage, window.sessionStorage])'));
+    expect(storage).not.toContain(key.split('.')[1]);
+    await ui.page.reload();
+    await ui.page.locator('.opblock').first().waitFor();
+    await ui.openAuthorizeDialog();
+    expect(await ui.isAuthorized('APIKeyAuth')).toBe(false);
+    await ui.closeAuthorizeDialog();
   });
 
   it('BearerAuth: a JWT pasted into the dialog authenticates GET /api/v1/auth/me', async () => {

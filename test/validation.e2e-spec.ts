@@ -190,6 +190,29 @@ describe('request validation and error shapes (e2e)', () => {
       expectIssues(await echo({ rawBody }), issue(['body'], 'model_type'));
     });
 
+    /** `levels` arrays around 1: with the body object itself, `levels + 1` levels. */
+    const nested = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+    it('a body nested 10,000 levels deep is json_invalid at ["body"], logged below error (was a 500 from a stack overflow)', async () => {
+      const res = await echo({ rawBody: `{"sessionDuration":3600,"label":${nested(10_000)}}`, headers: { 'x-request-id': 'deep-1' } });
+      expectIssues(res, issue(['body'], 'json_invalid'));
+      expect((res.body as { detail: { msg: string }[] }).detail[0].msg).toBe('JSON nested too deeply: more than 8 levels');
+      const lines = gateway
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('deep-1'))
+        .map((line) => JSON.parse(line) as { level: number });
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    });
+
+    it('8 levels reach the fields (a non-scalar for a scalar is its type error); 9 levels are json_invalid', async () => {
+      expectIssues(await echo({ rawBody: `{"sessionDuration":3600,"label":${nested(7)}}` }), issue(['body', 'label'], 'string_type'));
+      expectIssues(await echo({ rawBody: `{"sessionDuration":${nested(7)}}` }), issue(['body', 'sessionDuration'], 'int_type'));
+      expectIssues(await echo({ rawBody: `{"sessionDuration":3600,"label":${nested(8)}}` }), issue(['body'], 'json_invalid'));
+      expectIssues(await echo({ rawBody: `{"sessionDuration":3600,"label":{"a":{"b":${nested(6)}}}}` }), issue(['body'], 'json_invalid'));
+    });
+
     it('query parameters are validated at ["query", name]', async () => {
       expectIssues(await echo({ body: VALID }, '?page=abc'), issue(['query', 'page'], 'int_parsing'));
       expectIssues(await echo({ body: VALID }, '?page=11'), issue(['query', 'page'], 'less_than_equal'));

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put } from '@nestjs/common';
 import {
   ApiBody,
   ApiConflictResponse,
@@ -53,6 +53,8 @@ export class AuthController {
   }
 
   @Post('keys')
+  // The answer holds the whole key: no cache (browser, proxy) may keep it (docs/API.md §3).
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Create an API key',
     description: "The whole key appears in this answer only. A user's first key becomes the default.",

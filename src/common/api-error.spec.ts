@@ -15,6 +15,13 @@ describe('toApiError', () => {
     });
   });
 
+  it("a foreign error carrying a 4xx statusCode (a client's aborted upload) is that client error, not a bug; a 5xx one stays a 500", () => {
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+    expect(toApiError(aborted)).toMatchObject({ status: 400, code: 'bad_request', unexpected: false });
+    expect(toApiError(Object.assign(new Error('gone'), { statusCode: 503 }))).toMatchObject({ status: 500, unexpected: true });
+    expect(toApiError(Object.assign(new Error('odd'), { statusCode: '400' }))).toMatchObject({ status: 500, unexpected: true });
+  });
+
   it.each([
     [400, 'invalid_request_error'],
     [401, 'authentication_error'],

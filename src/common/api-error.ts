@@ -118,7 +118,18 @@ export function toApiError(exception: unknown): ApiError {
   if (typeof fastify?.code === 'string' && fastify.code.startsWith('FST_') && typeof fastify.statusCode === 'number') {
     return fromFastify(fastify.code, fastify.statusCode, typeof fastify.message === 'string' ? fastify.message : '');
   }
+  const clientStatus = clientErrorStatusOf(exception);
+  if (clientStatus) return framework(clientStatus);
   return framework(500);
+}
+
+/**
+ * The 4xx status a foreign error carries as `statusCode` (Node's and Fastify's convention:
+ * a client that aborts its upload mid-body is `aborted`, 400): the client's fault, not a bug.
+ */
+export function clientErrorStatusOf(exception: unknown): number | undefined {
+  const status = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500 ? status : undefined;
 }
 
 /** A message's failure (docs/API.md §6): the HTTP status, detail and code, without the OpenAI object. */

@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
-import { ApiError, toApiError, toRpcError } from './api-error';
-import { failureLogFields } from './errors';
+import { ApiError, clientErrorStatusOf, toApiError, toRpcError } from './api-error';
+import { DomainError, failureLogFields } from './errors';
 import { RateLimitedError } from './rate-limits';
 import { responseErrorCodes } from './logging.module';
 
@@ -40,7 +40,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 
   private log(error: ApiError, exception: unknown, where: Record<string, unknown>, message: string): void {
-    if (error.status < 500) return;
+    if (error.status < 500) {
+      // Our own 4xx are expected and only reach the access line; a foreign error with a 4xx
+      // status (a client aborting its upload) is worth a debug line, never its stack.
+      if (!(exception instanceof DomainError) && clientErrorStatusOf(exception)) {
+        this.logger.debug({ ...where, code: error.code, reason: (exception as Error).message }, message);
+      }
+      return;
+    }
     if (error.unexpected) this.logger.error({ ...where, code: error.code, err: exception }, message);
     else this.logger.warn({ ...where, ...failureLogFields(exception) }, message);
   }

@@ -70,7 +70,7 @@ export class Metrics {
     const unmatched = () => this.unmatched?.();
     new Gauge({
       name: 'gateway_sessions',
-      help: 'Sessions in the database by status',
+      help: 'Sessions in the database by status, as of the last sweep',
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {

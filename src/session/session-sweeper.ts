@@ -39,6 +39,11 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
   private stopped = false;
   /** Open wallet sessions no row knows of, as of the last sweep (a metric). */
   unmatchedWalletSessions = 0;
+  /**
+   * Rows by status as of this instance's last sweep tick (a metric): counted here, not at each
+   * scrape, so that unauthenticated `/metrics` scrapes never reach the database (docs/API.md §8).
+   */
+  sessionCounts: Record<string, number> = {};
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -65,8 +70,24 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
 
   /** One sweep (tests call it directly); concurrent calls share the running one. */
   sweep(): Promise<SweepReport> {
-    this.current ??= this.sweepOnce().finally(() => (this.current = undefined));
+    this.current ??= this.tick().finally(() => (this.current = undefined));
     return this.current;
+  }
+
+  /** Every instance counts its sessions gauge on every tick; only the leader sweeps. */
+  private async tick(): Promise<SweepReport> {
+    const report = await this.sweepOnce();
+    await this.countSessions();
+    return report;
+  }
+
+  private async countSessions(): Promise<void> {
+    try {
+      this.sessionCounts = await this.sessions.countByStatus();
+    } catch (error) {
+      // The gauge keeps its last counts; the next tick tries again.
+      this.logger.warn(failureLogFields(error), 'sweep: could not count the sessions for the metrics');
+    }
   }
 
   private async sweepOnce(): Promise<SweepReport> {

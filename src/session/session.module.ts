@@ -39,12 +39,11 @@ import { SessionSweeper } from './session-sweeper';
 export class SessionModule implements OnModuleInit {
   constructor(
     private readonly metrics: Metrics,
-    private readonly sessions: SessionRepository,
     private readonly sweeper: SessionSweeper,
   ) {}
 
   onModuleInit(): void {
-    this.metrics.sourceSessionCounts(() => this.sessions.countByStatus());
+    this.metrics.sourceSessionCounts(() => this.sweeper.sessionCounts);
     this.metrics.sourceUnmatchedWalletSessions(() => this.sweeper.unmatchedWalletSessions);
   }
 }

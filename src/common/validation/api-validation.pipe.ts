@@ -2,6 +2,7 @@ import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { RequestValidationError, ValidationIssue } from '../errors';
+import { nestedDeeperThan, tooDeepIssue } from './depth';
 import { toIssues } from './issues';
 
 const OPTIONAL_BODY = Symbol('optionalBody');
@@ -51,6 +52,8 @@ export function inspectInput<T extends object>(
   loc: string,
   strict: boolean,
 ): { instance: T; issues: ValidationIssue[] } {
+  // Before class-transformer, which recurses once per level: 10,000 levels overflowed its stack (a 500).
+  if (nestedDeeperThan(value)) return { instance: new metatype(), issues: [tooDeepIssue(loc)] };
   const instance = plainToInstance<T, unknown>(metatype, value);
   const errors = validateSync(instance, {
     whitelist: true,

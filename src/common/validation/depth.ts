@@ -1,3 +1,5 @@
+import type { ValidationIssue } from '../errors';
+
 /** docs/API.md §1: deeper inputs are refused before class-transformer recurses into them. */
 export const MAX_INPUT_DEPTH = 8;
 
@@ -16,4 +18,9 @@ export function nestedDeeperThan(value: unknown, max = MAX_INPUT_DEPTH): boolean
     }
   }
   return false;
+}
+
+/** The one issue a too-deep input gets, at `loc` (`body`, `payload`, …). */
+export function tooDeepIssue(loc: string): ValidationIssue {
+  return { loc: [loc], msg: `JSON nested too deeply: more than ${MAX_INPUT_DEPTH} levels`, type: 'json_invalid' };
 }
