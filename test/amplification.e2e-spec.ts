@@ -12,7 +12,7 @@ import { type Simulator, startSimulator } from '../dev/simulator';
 import { MAX_INTROSPECTIONS_IN_FLIGHT, MAX_INTROSPECTIONS_QUEUED } from '../src/auth/strategies/oauth2.strategy';
 import { bearer, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { SIMULATOR, waitFor } from './support/kit';
+import { aForgedApiKey, SIMULATOR, waitFor } from './support/kit';
 
 const CLIENT_ID = 'amplification-gateway';
 const CLIENT_SECRET = 'amplification-secret-5b1e9c';
@@ -70,16 +70,6 @@ class HeldIdentityProvider {
   private inactive(res: ServerResponse): void {
     void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: false }));
   }
-}
-
-/** Well-formed (prefix and secret of the right shape) but issued by nobody. */
-function aRandomApiKey(): string {
-  const prefix = randomBytes(12)
-    .toString('base64')
-    .replace(/[^A-Za-z0-9]/g, '')
-    .slice(0, 8)
-    .padEnd(8, 'x');
-  return `sk-${prefix}.${randomBytes(32).toString('base64url')}`;
 }
 
 describe('amplification of unauthenticated requests (e2e)', () => {
@@ -166,7 +156,7 @@ describe('amplification of unauthenticated requests (e2e)', () => {
     const query = jest.spyOn(dataSource, 'query');
     const keyLookups = () => query.mock.calls.filter(([sql]) => /FROM api_keys k JOIN users/.test(sql)).length;
     try {
-      const keys = Array.from({ length: 20 }, aRandomApiKey);
+      const keys = Array.from({ length: 20 }, aForgedApiKey);
       const send = () =>
         Promise.all(
           keys.map(async (key) => (await fetch(`${gateway.url}/api/v1/models`, { headers: { authorization: bearer(key) } })).status),

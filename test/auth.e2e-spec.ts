@@ -13,6 +13,7 @@ import type { Principal } from '../src/auth/principal';
 import { LOCAL_ISSUER, UserService } from '../src/auth/user.service';
 import { bearer, client, JsonResponse, oidcEnv, startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { aForgedApiKey } from './support/kit';
 import {
   hs256WithPublicKey,
   introspectToken,
@@ -68,14 +69,9 @@ async function anApiKey(call: Call, userToken: string): Promise<{ id: string; ke
   return { id: res.body.id, key: secret(res.body.key as string) };
 }
 
-/** Well-formed (prefix and secret of the right shape) but issued by nobody. */
+/** Well-formed but issued by nobody (registered as a secret the logs must not show). */
 function aRandomApiKey(): string {
-  const prefix = randomBytes(12)
-    .toString('base64')
-    .replace(/[^A-Za-z0-9]/g, '')
-    .slice(0, 8)
-    .padEnd(8, 'x');
-  return secret(`sk-${prefix}.${randomBytes(32).toString('base64url')}`);
+  return secret(aForgedApiKey());
 }
 
 async function forged(claims: Record<string, unknown> = {}, opts: Parameters<typeof signJwt>[2] = {}): Promise<string> {

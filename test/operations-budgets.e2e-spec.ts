@@ -12,9 +12,8 @@ import { Metrics } from '../src/metrics/metrics';
 import { type Budget, RateLimiter } from '../src/rate-limit/rate-limiter';
 import { bearer, client, type JsonResponse, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { aKey, aKeyHolder, gatewayEnv, openableModels, sessionApi, SIMULATOR, startGateway } from './support/kit';
+import { aKey, aKeyHolder, gatewayEnv, openableModels, sessionApi, SIMULATOR, startGateway, aUserAccessToken } from './support/kit';
 import { gatewayClient } from './support/nats';
-import { loginForTokens, testIssuer } from './support/oidc';
 import { freePort } from './support/process';
 
 jest.setTimeout(90_000);
@@ -40,14 +39,7 @@ describe('rate-limit budgets (e2e)', () => {
     started.push(app);
     return app;
   };
-  const issuer = testIssuer();
-  const userToken = async (username: string): Promise<string> =>
-    (
-      await loginForTokens(
-        { issuer: issuer.issuer, clientId: issuer.clientId, clientSecret: issuer.clientSecret },
-        { username, resource: issuer.audience },
-      )
-    ).access_token;
+  const userToken = aUserAccessToken;
 
   beforeAll(async () => {
     db = await createTestDatabase('ops_budgets');

@@ -17,9 +17,8 @@ import { Public } from '../src/auth/decorators';
 import { SessionGatewayError } from '../src/client/session-gateway.client';
 import { bearer, client, type JsonResponse, oidcEnv, startTestApp, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { SIMULATOR, someKeys, type TestKey, waitFor } from './support/kit';
+import { SIMULATOR, someKeys, type TestKey, waitFor, aUserAccessToken } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
-import { loginForTokens, testIssuer } from './support/oidc';
 import { freePort } from './support/process';
 
 jest.setTimeout(60_000);
@@ -70,14 +69,7 @@ describe('rate limits and the edge (e2e)', () => {
   let plainTcpPort: number;
 
   const keysOf = async (app: TestApp, count: number): Promise<TestKey[]> => someKeys(app, count);
-  const issuer = testIssuer();
-  const userToken = async (username: string): Promise<string> =>
-    (
-      await loginForTokens(
-        { issuer: issuer.issuer, clientId: issuer.clientId, clientSecret: issuer.clientSecret },
-        { username, resource: issuer.audience },
-      )
-    ).access_token;
+  const userToken = aUserAccessToken;
 
   const started: TestApp[] = [];
   const start = async (env: Record<string, string>, withProbe = false): Promise<TestApp> => {

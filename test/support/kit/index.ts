@@ -6,7 +6,7 @@
  */
 export { gatewayEnv, type GatewayEnvOptions } from './env';
 export { type GatewayProcess, type InProcessOptions, type ProcessOptions, settleBackground, startGateway } from './gateways';
-export { aKey, aKeyHolder, type KeyHolder, type KeyMaker, keyStore, someKeys, type TestKey } from './keys';
+export { aForgedApiKey, aKey, aKeyHolder, type KeyHolder, type KeyMaker, keyStore, someKeys, type TestKey } from './keys';
 export { type NodeRelay, type RelayedRequest, startNodeRelay } from './relay';
 export { liveCount, rowsOf, type SessionRow } from './rows';
 export {
@@ -24,3 +24,4 @@ export {
 export { chainNow, chainTime, HEX32, onChain, onNextOpen, openableModels, SIMULATOR, totalCalls } from './simulator';
 export { waitFor } from './wait';
 export { seedWalletHistory, sessionsSince, walletIds, type WalletHistory } from './wallet-history';
+export { aUserAccessToken } from './tokens';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -74,4 +75,14 @@ export async function keyStore(databaseUrl: string): Promise<KeyMaker & { close(
     { logger: ['error', 'warn'] },
   );
   return { app, close: () => app.close() };
+}
+
+/** A key of the right shape (prefix and secret) that no gateway issued. */
+export function aForgedApiKey(): string {
+  const prefix = randomBytes(12)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8)
+    .padEnd(8, 'x');
+  return `sk-${prefix}.${randomBytes(32).toString('base64url')}`;
 }
