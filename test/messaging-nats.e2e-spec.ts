@@ -288,12 +288,20 @@ describe('internal interface over NATS (e2e)', () => {
   });
 
   describe('events', () => {
-    const expectEvent = (message: RawNatsMessage, subject: string, sessionId: string, key: TestKey, model: string, since: number) => {
+    const expectEvent = (
+      message: RawNatsMessage,
+      subject: string,
+      sessionId: string,
+      key: TestKey,
+      model: string,
+      since: number,
+      reason?: string,
+    ) => {
       // Nest's NATS framing of an event: the JSON {pattern, data}, no `id` (that would make it a request).
       expect(message.subject).toBe(subject);
       expect(message.body).toEqual({
         pattern: subject,
-        data: { session_id: sessionId, api_key_prefix: key.prefix, model, at: expect.any(String) },
+        data: { session_id: sessionId, api_key_prefix: key.prefix, model, at: expect.any(String), ...(reason ? { reason } : {}) },
       });
       const at = Date.parse((message.body as { data: { at: string } }).data.at);
       expect(at).toBeGreaterThanOrEqual(since - 1_000);
@@ -310,7 +318,7 @@ describe('internal interface over NATS (e2e)', () => {
       await new Promise((resolve) => setTimeout(resolve, 300)); // no duplicate follows
       expect(events.messages.filter(eventsOf(session_id)).map((m) => m.subject)).toEqual(['session.opened', 'session.closed']);
       expectEvent(seen[0], 'session.opened', session_id, key, model, since);
-      expectEvent(seen[1], 'session.closed', session_id, key, model, since);
+      expectEvent(seen[1], 'session.closed', session_id, key, model, since, 'closed_by_client');
     });
 
     it('a dead ping: session.dead, then session.closed', async () => {
@@ -329,7 +337,7 @@ describe('internal interface over NATS (e2e)', () => {
         'session.closed',
       ]);
       expectEvent(seen[1], 'session.dead', session_id, key, model, since);
-      expectEvent(seen[2], 'session.closed', session_id, key, model, since);
+      expectEvent(seen[2], 'session.closed', session_id, key, model, since, 'dead');
     });
 
     it('expiry (EndsAt passes): session.get answers 404 and session.expired is published', async () => {

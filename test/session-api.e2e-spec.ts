@@ -109,6 +109,14 @@ describe('session routes (e2e)', () => {
 
   // --- the seeded marketplace -------------------------------------------------------------
 
+  /** The close reason the gateway recorded on the row of this chain session. */
+  const closeReasonOf = async (chainSessionId: string) => {
+    const [row] = await db.query<{ close_reason: string | null }>('SELECT close_reason FROM sessions WHERE chain_session_id = $1', [
+      chainSessionId,
+    ]);
+    return row?.close_reason;
+  };
+
   const liveBidsOf = (modelId: string) => sim.marketplace.bids.filter((b) => b.modelId === modelId && !b.isDeleted);
 
   /** Live models with a name of their own and a live bid: a model session opens on them. */
@@ -246,6 +254,7 @@ describe('session routes (e2e)', () => {
       const record = onChain(sim, res.body.session_id);
       expect(res.body).toEqual(createdAnswer(record, key, modelB.id, { replaced_session_id: old }));
       expect(onChain(sim, old).closedAt).toBeGreaterThan(0n);
+      expect(await closeReasonOf(old)).toBe('replaced');
       expect(sim.counts()).toMatchObject({ openModel: 1, close: 1 });
       const current = await api.current(key.auth);
       expect(current.body).toMatchObject({ status: 'active', session_id: record.id, model: modelB.id });
@@ -420,6 +429,7 @@ describe('session routes (e2e)', () => {
       expect(res.body.error).not.toBe('');
       expect(res.body.error).not.toContain('model backend'); // the provider's own text stays in the logs
       expect(onChain(sim, sessionId).closedAt).toBeGreaterThan(0n);
+      expect(await closeReasonOf(sessionId)).toBe('dead');
       expect(await api.current(key.auth)).toMatchObject({ status: 404, body: NO_SESSION });
     });
 
@@ -436,6 +446,7 @@ describe('session routes (e2e)', () => {
       const res = await api.ping(key.auth);
       expect(res.status).toBe(200);
       expect(res.body).toEqual(EXPIRED(sessionId));
+      expect(await closeReasonOf(sessionId)).toBe('expired');
       expect(await api.current(key.auth)).toMatchObject({ status: 404, body: NO_SESSION });
     });
 
@@ -556,6 +567,7 @@ describe('session routes (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ success: true, message: 'Session closed successfully', session_id: sessionId });
       expect(onChain(sim, sessionId).closedAt).toBeGreaterThan(0n);
+      expect(await closeReasonOf(sessionId)).toBe('closed_by_client');
       expect(await api.current(key.auth)).toMatchObject({ status: 404, body: NO_SESSION });
 
       const again = await api.close(key.auth);
@@ -700,10 +712,13 @@ describe('session routes (e2e)', () => {
       await waitFor("the revoked key's session to be closed on chain", () => onChain(sim, res.body.session_id).closedAt > 0n, 5_000);
       expect(sim.counts().close).toBe(1);
       const rows = await waitFor('the session row to be closed', async () => {
-        const found = await db.query<{ status: string }>('SELECT status FROM sessions WHERE chain_session_id = $1', [res.body.session_id]);
+        const found = await db.query<{ status: string; close_reason: string | null }>(
+          'SELECT status, close_reason FROM sessions WHERE chain_session_id = $1',
+          [res.body.session_id],
+        );
         return found[0]?.status === 'closed' ? found : undefined;
       });
-      expect(rows).toHaveLength(1);
+      expect(rows).toEqual([{ status: 'closed', close_reason: 'revoked' }]);
       expect((await api.current(key)).status).toBe(401);
     });
   });

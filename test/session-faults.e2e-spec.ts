@@ -59,6 +59,7 @@ describe('session faults (e2e)', () => {
     db.query<{ id: string; status: string; updated_at: Date }>(
       'SELECT id, api_key_id, status, chain_session_id, model_id, closed_at, failure_reason, updated_at FROM sessions ORDER BY id',
     );
+  const reasonsOf = async (key: { id: string }) => (await rowsOf(db, key.id)).map((r) => [r.status, r.close_reason]);
   const withoutUpdatedAt = <T extends { updated_at: Date }>(rows: T[]) => rows.map(({ updated_at: _, ...rest }) => rest);
 
   beforeAll(async () => {
@@ -344,11 +345,39 @@ describe('session faults (e2e)', () => {
     await new Promise((r) => setTimeout(r, 400)); // past the circuit's half-open delay
     const recovered = await sweep();
     expect(recovered).toMatchObject({ ran: true, failed: 1, closed: 1 });
-    expect((await rowsOf(db, closedByNode.id)).map((r) => r.status)).toEqual(['closed']);
+    expect((await rowsOf(db, closedByNode.id)).map((r) => [r.status, r.close_reason])).toEqual([['closed', 'closed_by_node']]);
     expect((await rowsOf(db, stale.id)).map((r) => r.status)).toEqual(['failed']);
     expect((await rowsOf(db, held.id)).find((r) => r.status === 'active')?.chain_session_id).toBe(session.body.session_id);
     const pingAfter = await http.ping(held);
     expect(pingAfter.status).toBe(200);
     expect(pingAfter.body).toMatchObject({ status: 'alive', session_id: session.body.session_id });
+  });
+
+  it("one sweep closes a session past EndsAt, a revoked key's and a deactivated user's, each with its close_reason; a dead one keeps its own", async () => {
+    const [ending, revoked, deactivated, dead] = await someKeys(gateway, 4);
+    const opened: string[] = [];
+    for (const key of [ending, revoked, deactivated, dead]) {
+      const res = await http.createForModel(key, modelX);
+      expect(res.status).toBe(200);
+      opened.push(res.body.session_id);
+    }
+    sim.control.expireSession(opened[0]);
+    await db.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE chain_session_id = $1`, [opened[0]]);
+    // Straight in the database, as another instance would: no in-process listener closes them first.
+    await db.query('UPDATE api_keys SET is_active = false, is_default = false, revoked_at = now() WHERE id = $1', [revoked.id]);
+    await db.query('UPDATE users SET is_active = false WHERE id = $1', [deactivated.userId]);
+    // Found dead, its close fails (left closing), then the node closes it: it stays `dead`.
+    sim.control.setChatBehaviour(opened[3], { mode: 'error' });
+    sim.control.failNext('close', { status: 500 });
+    expect((await http.ping(dead)).body).toMatchObject({ status: 'dead' });
+    expect(await reasonsOf(dead)).toEqual([['closing', 'dead']]);
+    sim.control.closeSessionByNode(opened[3]);
+
+    expect(await sweep()).toMatchObject({ ran: true, expired: 1, closed: 4 });
+    expect(await reasonsOf(ending)).toEqual([['expired', 'expired']]);
+    expect(await reasonsOf(revoked)).toEqual([['closed', 'revoked']]);
+    expect(await reasonsOf(deactivated)).toEqual([['closed', 'user_deactivated']]);
+    expect(await reasonsOf(dead)).toEqual([['closed', 'dead']]);
+    for (const id of opened) expect(sim.control.getSession(id)?.closedAt).toBeGreaterThan(0n);
   });
 });

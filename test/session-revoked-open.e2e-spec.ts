@@ -76,7 +76,7 @@ describe('a key revoked while its open is in flight (e2e)', () => {
     expect(answer.body).toEqual(INVALID);
     const rows = await rowsOf(db, key.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'closed' });
+    expect(rows[0]).toMatchObject({ status: 'closed', close_reason: 'revoked' });
     expect(rows[0].chain_session_id).toMatch(/^0x[0-9a-f]{64}$/);
     expect(rows[0].closed_at).not.toBeNull();
     expect(sim.control.getSession(rows[0].chain_session_id!)?.closedAt).toBeGreaterThan(0n);
@@ -90,7 +90,7 @@ describe('a key revoked while its open is in flight (e2e)', () => {
     expect(answer.status).toBe(401);
     expect(answer.body).toEqual(INVALID);
     const [row] = await rowsOf(db, key.id);
-    expect(row).toMatchObject({ status: 'closed' });
+    expect(row).toMatchObject({ status: 'closed', close_reason: 'user_deactivated' });
     expect(sim.control.getSession(row.chain_session_id!)?.closedAt).toBeGreaterThan(0n);
     expect(await liveCount(db, key.id)).toBe(0);
   });

@@ -2,9 +2,10 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { ChainThrottle1764000000001 } from './migrations/1764000000001-chain-throttle';
 import { OpenProof1764000000002 } from './migrations/1764000000002-open-proof';
+import { CloseReason1764000000003 } from './migrations/1764000000003-close-reason';
 
 /** Listed explicitly (no globs) so ts-jest, ts sources and dist/ all load the same set. */
-export const MIGRATIONS = [InitialSchema1764000000000, ChainThrottle1764000000001, OpenProof1764000000002];
+export const MIGRATIONS = [InitialSchema1764000000000, ChainThrottle1764000000001, OpenProof1764000000002, CloseReason1764000000003];
 
 /** The rooms' entity classes (src/entities.ts composes them: this room knows none). */
 export type Entities = NonNullable<DataSourceOptions['entities']>;

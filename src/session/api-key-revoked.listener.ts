@@ -21,7 +21,7 @@ export class ApiKeyRevokedListener {
     try {
       for (const row of await this.sessions.held(event.apiKeyId)) {
         // An `opening` one is settled by the opener or the reconciler; the sweeper closes it then.
-        if (isUsable(row.status) && row.chainSessionId) await this.closer.closeQuietly(row, [row.status]);
+        if (isUsable(row.status) && row.chainSessionId) await this.closer.closeQuietly(row, [row.status], 'revoked');
       }
     } catch (error) {
       // Nobody awaits a background listener: the sweeper closes what this could not.

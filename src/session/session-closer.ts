@@ -3,7 +3,7 @@ import { failureLogFields } from '../common/errors';
 import { NodeAdapter } from '../proxy-router/node.adapter';
 import { ChainWriteThrottle } from './chain-write-throttle';
 import { Session } from './session.entity';
-import { SessionStatus } from './session-lifecycle';
+import { CloseReason, SessionStatus } from './session-lifecycle';
 import { SessionEvents } from './session-events';
 import { SessionRepository } from './session.repository';
 
@@ -23,20 +23,22 @@ export class SessionCloser {
   ) {}
 
   /**
-   * Closes on chain and records it (`closed_at`) on a row still in `from`: `closed`, or for
-   * an expired one, still `expired`. Throws on failure.
+   * Closes on chain and records it (`closed_at`, and `reason` unless the row already says
+   * why) on a row still in `from`: `closed`, or for an expired one, still `expired`. Throws
+   * on failure.
    */
-  async close(row: Session, from: readonly SessionStatus[]): Promise<void> {
+  async close(row: Session, from: readonly SessionStatus[], reason: CloseReason | null): Promise<void> {
     await this.throttle.write(() => this.adapter.closeSession(row.chainSessionId!));
     const to = from.includes('expired') ? 'expired' : 'closed';
-    const moved = await this.sessions.transition(row.id, to, 'close', { from, set: { closedAt: new Date() } });
-    if (moved && to === 'closed') await this.events.emit('session.closed', row);
+    const moved = await this.sessions.transition(row.id, to, 'close', { from, set: { closedAt: new Date() }, reason });
+    // The row as written: its reason is the first one recorded.
+    if (moved && to === 'closed') await this.events.emit('session.closed', moved);
   }
 
   /** Best effort: a replaced or abandoned session whose close failed is retried by the sweeper. */
-  async closeQuietly(row: Session, from: readonly SessionStatus[]): Promise<boolean> {
+  async closeQuietly(row: Session, from: readonly SessionStatus[], reason: CloseReason | null): Promise<boolean> {
     try {
-      await this.close(row, from);
+      await this.close(row, from, reason);
       return true;
     } catch (error) {
       this.logger.warn({ ...failureLogFields(error), sessionId: row.chainSessionId }, 'close on chain failed; the sweeper will retry');

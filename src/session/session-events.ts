@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { Session } from './session.entity';
+import { CloseReason, Session } from './session.entity';
 import { SessionRepository } from './session.repository';
 
 export const SESSION_EVENTS = ['session.opened', 'session.closed', 'session.expired', 'session.dead'] as const;
@@ -12,6 +12,8 @@ export interface SessionEvent {
   api_key_prefix: string;
   model: string | null;
   at: string;
+  /** `session.closed` only: why (docs/API.md §5 "Close reasons"; null for a row closed before reasons were recorded). */
+  reason?: CloseReason | null;
 }
 
 /** Publishes session lifecycle events in-process; transports (NATS) relay them. */
@@ -30,6 +32,7 @@ export class SessionEvents {
       api_key_prefix: prefix,
       model: session.modelId,
       at: new Date().toISOString(),
+      ...(name === 'session.closed' ? { reason: session.closeReason } : {}),
     };
     this.emitter.emit(name, event);
   }

@@ -6,6 +6,13 @@
 export const SESSION_STATUSES = ['opening', 'active', 'replacing', 'closing', 'closed', 'expired', 'failed'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
+/**
+ * Why a session was closed (docs/API.md §5 "Close reasons"): recorded by the move that first
+ * records the intent to close (to `closing`, `closed` or `expired`) and kept from then on.
+ */
+export const CLOSE_REASONS = ['closed_by_client', 'replaced', 'dead', 'expired', 'revoked', 'user_deactivated', 'closed_by_node'] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
 /** The use-cases that move statuses. */
 export type Mover =
   /** A create's claim: replaces the key's session, or takes a replacing one back (reuse). */

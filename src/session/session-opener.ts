@@ -98,7 +98,7 @@ export class SessionOpener {
     return this.sessions
       .underKeyLock(apiKey.id, async (rows): Promise<Claimed> => {
         // Authenticated a moment ago, perhaps from a cache: the key's row lock makes it sure.
-        if (!(await rows.keyInForce(apiKey.id))) throw authenticationFailure('revoked');
+        if (await rows.keyStopped(apiKey.id)) throw authenticationFailure('revoked');
         const decision = decideClaim(await rows.held(apiKey.id), target, new Date(), this.config.sessions.minDurationS);
         if (decision.kind === 'wait') return decision;
         if (decision.kind === 'reuse') {
@@ -155,7 +155,7 @@ export class SessionOpener {
     });
     const settled = await this.settler.opened(intent, factsOf(chainSessionId, onChain), 'opened', apiKey.prefix);
     // Revoked (or its user deactivated) while the open was in flight: the settler closed it.
-    if (settled?.keyRevoked) throw authenticationFailure('revoked');
+    if (settled?.keyStopped) throw authenticationFailure('revoked');
     if (settled) return { session: settled.session, reused: false, replacedSessionId: settled.replaced?.chainSessionId ?? null };
     // Settled meanwhile by a sweep that judged it stale: adopted (this very session), or failed (an orphan now).
     const row = await this.sessions.findById(intent.id);

@@ -10,8 +10,8 @@ export interface Settled {
   session: Session;
   /** The key's previous session, now `closing` (closed on chain already if that worked). */
   replaced: Session | null;
-  /** The key was revoked (or its user deactivated) while the open was in flight: the new session is being closed. */
-  keyRevoked: boolean;
+  /** The key was revoked (or its user deactivated) while the open was in flight: the new session is being closed, for this reason. */
+  keyStopped: 'revoked' | 'user_deactivated' | null;
 }
 
 /**
@@ -36,19 +36,19 @@ export class SessionSettler {
       const session = await rows.transition(intent.id, 'active', 'settle', { from: ['opening'], set: openedValues(facts) });
       if (!session) return null;
       const replacing = (await rows.held(intent.apiKeyId)).find((row) => row.status === 'replacing');
-      const replaced = replacing ? await rows.transition(replacing.id, 'closing', 'settle') : null;
-      return { session, replaced, keyRevoked: !(await rows.keyInForce(intent.apiKeyId)) };
+      const replaced = replacing ? await rows.transition(replacing.id, 'closing', 'settle', { reason: 'replaced' }) : null;
+      return { session, replaced, keyStopped: await rows.keyStopped(intent.apiKeyId) };
     });
     if (!settled) return null;
     this.metrics.opens.inc({ outcome: how });
-    if (settled.keyRevoked) {
+    if (settled.keyStopped) {
       // Recorded, so the chain id is known; closed right away rather than left paid and
       // active until the next sweep (which retries the close if this one fails).
-      await this.closer.closeQuietly(settled.session, ['active']);
+      await this.closer.closeQuietly(settled.session, ['active'], settled.keyStopped);
     } else {
       await this.events.emit('session.opened', settled.session, apiKeyPrefix);
     }
-    if (settled.replaced) await this.closer.closeQuietly(settled.replaced, ['closing']);
+    if (settled.replaced) await this.closer.closeQuietly(settled.replaced, ['closing'], 'replaced');
     return settled;
   }
 

@@ -149,7 +149,7 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
     const now = Date.now();
     for (const row of await this.sessions.withChainId(USABLE)) {
       if (!row.expiresAt || row.expiresAt.getTime() > now) continue;
-      if (await this.sessions.transition(row.id, 'expired', 'expire', { from: USABLE })) {
+      if (await this.sessions.transition(row.id, 'expired', 'expire', { from: USABLE, reason: 'expired' })) {
         report.expired++;
         await this.events.emit('session.expired', row);
       }
@@ -163,9 +163,15 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
       if (onChain && !row.expiresAt) await this.backfill(row, onChain);
       if (!onChain || onChain.closedAt === 0n || row.closedAt) continue;
       const to = row.status === 'expired' ? 'expired' : 'closed';
-      if (await this.sessions.transition(row.id, to, 'sweep', { from: [row.status], set: { closedAt: new Date() } })) {
+      // A row already closing (replaced, dead) or expired keeps the reason it has.
+      const moved = await this.sessions.transition(row.id, to, 'sweep', {
+        from: [row.status],
+        set: { closedAt: new Date() },
+        reason: 'closed_by_node',
+      });
+      if (moved) {
         report.closed++;
-        if (to === 'closed') await this.events.emit('session.closed', row);
+        if (to === 'closed') await this.events.emit('session.closed', moved);
       }
     }
   }
@@ -182,15 +188,16 @@ export class SessionSweeper implements OnApplicationBootstrap, BeforeApplication
 
   /** Replaced/dead sessions whose close failed, expired ones still open, and sessions of revoked keys. */
   private async closePending(report: SweepReport): Promise<void> {
+    // Closing and expired rows already say why (replaced, dead, expired).
     for (const row of await this.sessions.withChainId(['closing'])) {
-      if (await this.closer.closeQuietly(row, ['closing'])) report.closed++;
+      if (await this.closer.closeQuietly(row, ['closing'], row.closeReason)) report.closed++;
     }
     for (const row of await this.sessions.withChainId(['expired'])) {
       if (row.closedAt) continue;
-      if (await this.closer.closeQuietly(row, ['expired'])) report.closed++;
+      if (await this.closer.closeQuietly(row, ['expired'], 'expired')) report.closed++;
     }
-    for (const row of await this.sessions.ofUnusableKeys()) {
-      if (await this.closer.closeQuietly(row, USABLE)) report.closed++;
+    for (const { row, reason } of await this.sessions.ofUnusableKeys()) {
+      if (await this.closer.closeQuietly(row, USABLE, reason)) report.closed++;
     }
   }
 

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { SessionStatus } from './session-lifecycle';
+import type { CloseReason, SessionStatus } from './session-lifecycle';
 
-export type { SessionStatus } from './session-lifecycle';
+export type { CloseReason, SessionStatus } from './session-lifecycle';
 export type SessionKind = 'model' | 'bid';
 
 /**
@@ -65,6 +65,10 @@ export class Session {
 
   @Column('timestamptz', { name: 'closed_at', nullable: true })
   closedAt: Date | null;
+
+  /** Why it was closed (docs/API.md §5); set once, by the first move towards closed. */
+  @Column('varchar', { name: 'close_reason', length: 32, nullable: true })
+  closeReason: CloseReason | null;
 
   @Column('text', { name: 'failure_reason', nullable: true })
   failureReason: string | null;

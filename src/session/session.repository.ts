@@ -4,7 +4,7 @@ import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { DedicatedConnection } from '../database/dedicated-connection';
 import { Session } from './session.entity';
-import { allowedFrom, HELD, Mover, SessionStatus, USABLE } from './session-lifecycle';
+import { allowedFrom, CloseReason, HELD, Mover, SessionStatus, USABLE } from './session-lifecycle';
 import { SessionTarget } from './session-target';
 
 export interface OnChainFacts {
@@ -38,15 +38,15 @@ export class SessionRows {
   ) {}
 
   /**
-   * Whether the key and its user may still act (not revoked, not deactivated). Read under the
-   * key's lock, it holds until the transaction ends: a revoke takes the same row lock.
+   * Why the key may no longer act (revoked, its user deactivated), or null while it may. Read
+   * under the key's lock, it holds until the transaction ends: a revoke takes the same row lock.
    */
-  async keyInForce(apiKeyId: string): Promise<boolean> {
-    const rows = await this.manager.query<{ ok: boolean }[]>(
-      'SELECT (k.is_active AND u.is_active) AS ok FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1',
+  async keyStopped(apiKeyId: string): Promise<'revoked' | 'user_deactivated' | null> {
+    const rows = await this.manager.query<{ key_active: boolean; user_active: boolean }[]>(
+      'SELECT k.is_active AS key_active, u.is_active AS user_active FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1',
       [apiKeyId],
     );
-    return rows[0]?.ok === true;
+    return stoppedBy(rows[0]);
   }
 
   held(apiKeyId: string): Promise<Session[]> {
@@ -79,20 +79,23 @@ export class SessionRows {
    * The one way a status changes: only a move of the lifecycle table (`by` may move the
    * row to `to` from its current status, narrowed to `from`), and only if the row is still
    * in such a status, so concurrent movers (request, sweeper, another instance) agree.
-   * Returns the row as written, or null when it had moved on.
+   * Returns the row as written, or null when it had moved on. `reason` is the close reason,
+   * written in the same UPDATE only where none is recorded yet: the first move towards
+   * closed says why (a replaced row's later close stays `replaced`).
    */
   async transition(
     id: string,
     to: SessionStatus,
     by: Mover,
-    options: { from?: readonly SessionStatus[]; set?: Values } = {},
+    options: { from?: readonly SessionStatus[]; set?: Values; reason?: CloseReason | null } = {},
   ): Promise<Session | null> {
     const from = allowedFrom(to, by, options.from);
+    const reason = options.reason ? { closeReason: () => 'COALESCE(close_reason, :closeReason)' } : {};
     const result = await this.manager
       .createQueryBuilder()
       .update(Session)
-      .set({ ...options.set, status: to })
-      .where('id = :id AND status IN (:...from)', { id, from })
+      .set({ ...options.set, ...reason, status: to })
+      .where('id = :id AND status IN (:...from)', { id, from, ...(options.reason ? { closeReason: options.reason } : {}) })
       .returning('*')
       .execute();
     this.writes.count++;
@@ -133,15 +136,19 @@ export class SessionRows {
     });
   }
 
-  /** Usable sessions of keys that were revoked or whose user was deactivated. */
-  ofUnusableKeys(): Promise<Session[]> {
-    return this.manager
+  /** Usable sessions of keys that were revoked or whose user was deactivated, with which of the two. */
+  async ofUnusableKeys(): Promise<{ row: Session; reason: 'revoked' | 'user_deactivated' }[]> {
+    const { entities, raw } = await this.manager
       .createQueryBuilder(Session, 's')
       .innerJoin('api_keys', 'k', 'k.id = s.api_key_id')
       .innerJoin('users', 'u', 'u.id = s.user_id')
+      .addSelect('k.is_active', 'key_active')
+      .addSelect('u.is_active', 'user_active')
       .where('s.status IN (:...usable)', { usable: USABLE })
       .andWhere('(k.is_active = false OR u.is_active = false)')
-      .getMany();
+      .getRawAndEntities<{ s_id: string; key_active: boolean; user_active: boolean }>();
+    const flags = new Map(raw.map((r) => [r.s_id, r]));
+    return entities.map((row) => ({ row, reason: stoppedBy(flags.get(row.id)) ?? 'revoked' }));
   }
 
   async countByStatus(): Promise<Record<string, number>> {
@@ -163,6 +170,12 @@ export class SessionRows {
     }
     return row;
   }
+}
+
+/** A revoked key says `revoked`, even when its user was deactivated too. */
+function stoppedBy(flags: { key_active: boolean; user_active: boolean } | undefined): 'revoked' | 'user_deactivated' | null {
+  if (!flags || !flags.key_active) return 'revoked';
+  return flags.user_active ? null : 'user_deactivated';
 }
 
 @Injectable()

@@ -137,9 +137,9 @@ export class SessionService {
       return { status: 'expired', session };
     }
     // Dead: closed on chain where it still exists, then in the database (closing until then).
-    if (await this.sessions.transition(session.id, 'closing', 'ping', { from: USABLE })) {
+    if (await this.sessions.transition(session.id, 'closing', 'ping', { from: USABLE, reason: 'dead' })) {
       await this.events.emit('session.dead', session, key.prefix);
-      await this.closer.closeQuietly(session, ['closing']);
+      await this.closer.closeQuietly(session, ['closing'], 'dead');
     }
     return { status: 'dead', session, reason: result.reason };
   }
@@ -151,7 +151,7 @@ export class SessionService {
     if (held.some((row) => row.status === 'opening')) throw new SessionOpeningError();
     const session = held.find((row) => row.status === 'active');
     if (!session) return null;
-    await this.closer.close(session, ['active']);
+    await this.closer.close(session, ['active'], 'closed_by_client');
     return session;
   }
 
@@ -163,7 +163,7 @@ export class SessionService {
   }
 
   private async markExpired(session: Session): Promise<void> {
-    if (await this.sessions.transition(session.id, 'expired', 'expire', { from: USABLE })) {
+    if (await this.sessions.transition(session.id, 'expired', 'expire', { from: USABLE, reason: 'expired' })) {
       await this.events.emit('session.expired', session);
     }
   }

@@ -7,12 +7,13 @@ export interface SessionRow {
   model_id: string | null;
   closed_at: Date | null;
   failure_reason: string | null;
+  close_reason: string | null;
 }
 
 /** The key's session rows, oldest first. */
 export const rowsOf = (db: TestDatabase, keyId: string): Promise<SessionRow[]> =>
   db.query<SessionRow>(
-    'SELECT id, status, chain_session_id, model_id, closed_at, failure_reason FROM sessions WHERE api_key_id = $1 ORDER BY created_at',
+    'SELECT id, status, chain_session_id, model_id, closed_at, failure_reason, close_reason FROM sessions WHERE api_key_id = $1 ORDER BY created_at',
     [keyId],
   );
 
