@@ -51,7 +51,8 @@ function mapValues(value: unknown, fn: (v: unknown) => unknown): JsonSchema {
 }
 
 class WireSpec {
-  private readonly ajv = new Ajv({ allErrors: true, strict: true });
+  // allowUnionTypes: the v7.11 big integers are `string | integer` (the node's builds differ).
+  private readonly ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
   private readonly doc: SwaggerDocument;
   private readonly validators = new Map<string, ValidateFunction>();
   readonly errorValidator: ValidateFunction;
@@ -365,6 +366,119 @@ describe('proxy-router simulator conforms to the wire schema', () => {
         500,
         'replacement transaction underpriced',
       );
+    });
+  });
+
+  describe('money (v7.11)', () => {
+    const BIG = 2n ** 53n + 12_345n;
+    const exactText = (answer: WireAnswer, field: string): string => {
+      const value = answer.exact[field];
+      return typeof value === 'string' ? value : exactField(value);
+    };
+
+    it.each(['string', 'number'] as const)(
+      'GET /blockchain/balance, /blockchain/sessions/budget and /blockchain/token/supply: exact past 2^53 as %s',
+      async (encoding) => {
+        sim.control.setBigIntEncoding(encoding);
+        sim.control.setWallet({ eth: BIG, mor: BIG * 1000n + 1n, budget: BIG + 2n, supply: BIG * BIG });
+        const balance = await call('GET', '/blockchain/balance', '/blockchain/balance');
+        const budget = await call('GET', '/blockchain/sessions/budget', '/blockchain/sessions/budget');
+        const supply = await call('GET', '/blockchain/token/supply', '/blockchain/token/supply');
+        expect([exactText(balance, 'eth'), exactText(balance, 'mor')]).toEqual([`${BIG}`, `${BIG * 1000n + 1n}`]);
+        expect(exactText(budget, 'budget')).toBe(`${BIG + 2n}`);
+        expect(exactText(supply, 'supply')).toBe(`${BIG * BIG}`);
+        // The encoding is the build's: a string is quoted, a number is not.
+        const quoted = encoding === 'string' ? `"${BIG}"` : `${BIG}`;
+        expect(balance.text).toContain(`"eth":${quoted}`);
+        expect(sim.counts()).toMatchObject({ balance: 1, budget: 1, supply: 1 });
+      },
+    );
+
+    it('GET /blockchain/stakes/onhold answers decimal strings; iterations must be 1..255', async () => {
+      sim.control.setWallet({ available: BIG, hold: BIG + 1n });
+      const template = '/blockchain/stakes/onhold';
+      const answer = await call('GET', template, `${template}?iterations=255`);
+      expect(answer.exact).toEqual({ available: `${BIG}`, hold: `${BIG + 1n}` });
+      expectError(await call('GET', template, `${template}?iterations=0`), 400, 'Iterations');
+      expectError(await call('GET', template, `${template}?iterations=256`), 400, 'Iterations');
+      expectError(await call('GET', template, `${template}?iterations=x`), 400, 'invalid syntax');
+      expect(sim.counts().onHold).toBe(4);
+    });
+
+    it('POST /blockchain/stakes/withdraw moves the available stake to the MOR balance, counted', async () => {
+      sim.control.setWallet({ available: BIG, hold: 7n, mor: 1n });
+      const template = '/blockchain/stakes/withdraw';
+      const answer = await call('POST', template, template, { iterations: 20 });
+      expect((answer.plain as { tx: string }).tx).toMatch(/^0x[0-9a-f]{64}$/);
+      const after = await call('GET', '/blockchain/stakes/onhold', '/blockchain/stakes/onhold?iterations=20');
+      expect(after.exact).toEqual({ available: '0', hold: '7' });
+      const balance = await call('GET', '/blockchain/balance', '/blockchain/balance');
+      expect(exactText(balance, 'mor')).toBe(`${BIG + 1n}`);
+      expect(sim.control.receivedWithdraws()).toEqual([{ iterations: 20, amount: BIG, tx: (answer.plain as { tx: string }).tx }]);
+      expectError(await call('POST', template, template, { iterations: 300 }), 400, 'Iterations');
+      expect(sim.counts().withdraw).toBe(2);
+    });
+
+    it('a failed withdraw is an {"error"} answer and moves nothing (unless it commits)', async () => {
+      sim.control.setWallet({ available: 5n });
+      sim.control.failNext('withdraw', { error: 'failed to send transaction: nonce too low' });
+      expectError(
+        await call('POST', '/blockchain/stakes/withdraw', '/blockchain/stakes/withdraw', { iterations: 1 }),
+        500,
+        'nonce too low',
+      );
+      expect(sim.control.walletNumbers().available).toBe(5n);
+      sim.control.failNext('withdraw', { commit: true });
+      await call('POST', '/blockchain/stakes/withdraw', '/blockchain/stakes/withdraw', { iterations: 1 });
+      expect(sim.control.walletNumbers().available).toBe(0n);
+      expect(sim.control.receivedWithdraws()).toHaveLength(1);
+    });
+
+    it('per-bid prices and per-provider capacity refusals shape the opens', async () => {
+      const bid = sim.marketplace.bids.find((b) => !b.isDeleted)!;
+      sim.control.setBidPrice(bid.id, BIG);
+      const read = await call('GET', '/blockchain/bids/{id}', `/blockchain/bids/${bid.id}`);
+      expect(read.text).toContain(`"PricePerSecond":"${BIG}"`);
+      const template = '/blockchain/bids/{id}/session';
+      const opened = await call('POST', template, `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 });
+      expect(sim.control.getSession((opened.plain as { sessionID: string }).sessionID)?.pricePerSecond).toBe(BIG);
+
+      sim.control.setCapacityRefusal(bid.provider);
+      expectError(await call('POST', template, `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 }), 500, 'no capacity');
+      const other = sim.marketplace.bids.find((b) => !b.isDeleted && b.provider !== bid.provider)!;
+      expect((await call('POST', template, `/blockchain/bids/${other.id}/session`, { sessionDuration: 60 })).status).toBe(200);
+      expect(sim.control.sessions()).toHaveLength(2);
+    });
+
+    it('the HTTP control routes set the same state', async () => {
+      const control = (method: 'GET' | 'POST', route: string, body?: unknown) =>
+        request(`${sim.url}/__sim/${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({
+          status: r.statusCode,
+          text: await r.body.text(),
+        }));
+      expect((await control('POST', 'wallet', { eth: `${BIG}`, available: 3 })).status).toBe(200);
+      expect((await control('POST', 'bigint-encoding', { encoding: 'number' })).status).toBe(200);
+      const balance = await call('GET', '/blockchain/balance', '/blockchain/balance');
+      expect(balance.text).toContain(`"eth":${BIG}`);
+      await call('POST', '/blockchain/stakes/withdraw', '/blockchain/stakes/withdraw', { iterations: 2 });
+      expect(JSON.parse((await control('GET', 'withdraws')).text)).toEqual({
+        withdraws: [{ iterations: 2, amount: '3', tx: expect.stringMatching(/^0x/) as unknown }],
+      });
+      const bid = sim.marketplace.bids.find((b) => !b.isDeleted)!;
+      expect((await control('POST', `bids/${bid.id}/price`, { pricePerSecond: `${BIG}` })).status).toBe(200);
+      expect(sim.marketplace.bids.find((b) => b.id === bid.id)?.pricePerSecond).toBe(`${BIG}`);
+      expect((await control('POST', `providers/${bid.provider}/capacity-refusal`, {})).status).toBe(200);
+      expectError(
+        await call('POST', '/blockchain/bids/{id}/session', `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 }),
+        500,
+        'no capacity',
+      );
+      expect((await control('POST', `providers/${bid.provider}/capacity-refusal`, { refuses: false })).status).toBe(200);
+      expect(
+        (await call('POST', '/blockchain/bids/{id}/session', `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 })).status,
+      ).toBe(200);
+      expect((await control('POST', 'bigint-encoding', { encoding: 'hex' })).status).toBe(400);
+      expect(JSON.parse((await control('GET', 'counts')).text)).toMatchObject({ balance: 1, withdraw: 1 });
     });
   });
 

@@ -1,16 +1,27 @@
 import { type MarketplaceStore, pageOf, ratedBidsOf } from './marketplace';
-import { parseHexId, parseModelsPage, parseOpenByBidBody, parseOpenByModelBody, parsePage, parseUserQuery } from './request-params';
+import {
+  parseHexId,
+  parseIterationsQuery,
+  parseModelsPage,
+  parseOpenByBidBody,
+  parseOpenByModelBody,
+  parsePage,
+  parseUserQuery,
+  parseWithdrawBody,
+} from './request-params';
 import { readBody } from './http-io';
 import type { OpenLog } from './open-log';
 import { type JsonRoute, ok } from './route-types';
 import type { SessionLedger } from './session-ledger';
 import { NodeErrors, serverError } from './sim-error';
+import type { WalletState } from './wallet-state';
 import { bidToWire, modelToWire, scoredBidToWire, sessionToWire, zeroBidToWire } from './wire';
 
 export interface BlockchainDeps {
   store: MarketplaceStore;
   ledger: SessionLedger;
   opens: OpenLog;
+  wallet: WalletState;
   startedAt: number;
 }
 
@@ -186,6 +197,44 @@ function sessionRoutes({ ledger }: BlockchainDeps): JsonRoute[] {
   ];
 }
 
+/** The wallet's money (v7.11): balances, the chain's budget and supply, on-hold stake and its withdraw. */
+function moneyRoutes({ wallet }: BlockchainDeps): JsonRoute[] {
+  const read = (pattern: RegExp, op: JsonRoute['op'], body: () => Record<string, string | bigint>): JsonRoute => ({
+    kind: 'json',
+    method: 'GET',
+    pattern,
+    op,
+    prepare: () => () => ok(body()),
+  });
+  return [
+    read(/^\/blockchain\/balance$/, 'balance', () => ({ eth: wallet.encode(wallet.current.eth), mor: wallet.encode(wallet.current.mor) })),
+    read(/^\/blockchain\/sessions\/budget$/, 'budget', () => ({ budget: wallet.encode(wallet.current.budget) })),
+    read(/^\/blockchain\/token\/supply$/, 'supply', () => ({ supply: wallet.encode(wallet.current.supply) })),
+    {
+      // structs.StakesOnHoldRes: decimal strings on every build.
+      kind: 'json',
+      method: 'GET',
+      pattern: /^\/blockchain\/stakes\/onhold$/,
+      op: 'onHold',
+      prepare: ({ url }) => {
+        parseIterationsQuery(url.searchParams);
+        return () => ok({ available: wallet.current.available.toString(), hold: wallet.current.hold.toString() });
+      },
+    },
+    {
+      kind: 'json',
+      method: 'POST',
+      pattern: /^\/blockchain\/stakes\/withdraw$/,
+      op: 'withdraw',
+      prepare: async ({ req }) => {
+        const iterations = parseWithdrawBody(await readBody(req));
+        return () => ok({ tx: wallet.withdraw(iterations) });
+      },
+    },
+  ];
+}
+
 export function blockchainRoutes(deps: BlockchainDeps): JsonRoute[] {
-  return [...systemRoutes(deps), ...marketRoutes(deps), ...openRoutes(deps), ...sessionRoutes(deps)];
+  // Money routes before sessionRoutes: "budget" is not a session id.
+  return [...systemRoutes(deps), ...marketRoutes(deps), ...openRoutes(deps), ...moneyRoutes(deps), ...sessionRoutes(deps)];
 }

@@ -7,6 +7,7 @@ import { describeMarketplace } from './marketplace-fixture';
 import type { MarketplaceStore } from './marketplace';
 import { SimError, UnknownEntityError } from './sim-error';
 import type { SimulatorControl } from './simulator-control';
+import { type BigIntEncoding, type WalletNumbers } from './wallet-state';
 import { type WireObject, type WireValue, sessionToWire } from './wire';
 
 /** HTTP face of SimulatorControl, under /__sim/ (never behind the node's basic auth). */
@@ -115,6 +116,34 @@ function stateRoutes(control: SimulatorControl, store: MarketplaceStore): Contro
   ];
 }
 
+const WALLET_FIELDS = ['eth', 'mor', 'budget', 'supply', 'available', 'hold'] as const;
+
+// Numbers or decimal strings, of any size (control bodies parse big numbers as bigint).
+function walletNumbers(b: Body): Partial<WalletNumbers> {
+  const values: Partial<WalletNumbers> = {};
+  for (const field of WALLET_FIELDS) values[field] = optionalBigint(b[field]);
+  return values;
+}
+
+const withdrawToWire = (w: { iterations: number; amount: bigint; tx: string }): WireObject => ({ ...w, amount: w.amount.toString() });
+
+function moneyRoutes(control: SimulatorControl): ControlRoute[] {
+  const numbersToWire = (): WireObject => Object.fromEntries(Object.entries(control.walletNumbers()).map(([k, v]) => [k, String(v)]));
+  return [
+    // Answers the numbers after the change, as decimal strings.
+    { method: 'POST', pattern: /^wallet$/, handle: (b) => (control.setWallet(walletNumbers(b)), numbersToWire()) },
+    { method: 'GET', pattern: /^wallet$/, handle: () => numbersToWire() },
+    command(/^bigint-encoding$/, (b) => control.setBigIntEncoding(b.encoding as BigIntEncoding)),
+    { method: 'GET', pattern: /^withdraws$/, handle: () => ({ withdraws: control.receivedWithdraws().map(withdrawToWire) }) },
+    command(/^bids\/([^/]+)\/price$/, (b, [id]) => {
+      const price = optionalBigint(b.pricePerSecond);
+      if (price === undefined) throw new ControlInputError('pricePerSecond is required');
+      control.setBidPrice(id, price);
+    }),
+    command(/^providers\/([^/]+)\/capacity-refusal$/, (b, [provider]) => control.setCapacityRefusal(provider, b.refuses !== false)),
+  ];
+}
+
 function statusOf(error: unknown): number {
   if (error instanceof UnknownEntityError) return 404;
   if (error instanceof SimError) return error.status;
@@ -123,7 +152,7 @@ function statusOf(error: unknown): number {
 }
 
 export function controlHandler(control: SimulatorControl, store: MarketplaceStore) {
-  const routes = [...faultRoutes(control), ...stateRoutes(control, store)];
+  const routes = [...faultRoutes(control), ...stateRoutes(control, store), ...moneyRoutes(control)];
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const rest = path.slice(CONTROL_PREFIX.length);
     for (const route of routes) {

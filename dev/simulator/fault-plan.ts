@@ -14,12 +14,17 @@ export const OPERATIONS = [
   'session',
   'userSessions',
   'chat',
+  'balance',
+  'budget',
+  'supply',
+  'onHold',
+  'withdraw',
 ] as const;
 export type SimOperation = (typeof OPERATIONS)[number];
 export type OperationCounts = Record<SimOperation, number>;
 
 /** On-chain writes: subject to the nonce-conflict mode. */
-export const WRITE_OPERATIONS: ReadonlySet<SimOperation> = new Set(['openModel', 'openBid', 'close']);
+export const WRITE_OPERATIONS: ReadonlySet<SimOperation> = new Set(['openModel', 'openBid', 'close', 'withdraw']);
 
 export const isOperation = (value: unknown): value is SimOperation =>
   typeof value === 'string' && (OPERATIONS as readonly string[]).includes(value);

@@ -8,3 +8,4 @@ export { type SessionRecord, STAKE_PER_COST } from './session-ledger';
 export { type ReceivedOpen } from './open-log';
 export { NodeErrors } from './sim-error';
 export { CONTROL_PREFIX } from './control-routes';
+export { type BigIntEncoding, type ReceivedWithdraw, type WalletNumbers } from './wallet-state';

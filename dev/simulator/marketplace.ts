@@ -209,6 +209,15 @@ export class MarketplaceStore {
     return bid;
   }
 
+  /** A bid's price (wei per second; may exceed 2^53): opens on it stake accordingly. */
+  setBidPrice(id: string, pricePerSecond: bigint): BidRecord {
+    const bid = this.market.bids.find((candidate) => candidate.id === id.toLowerCase());
+    if (!bid) throw new UnknownEntityError('bid', id);
+    if (pricePerSecond < 0n) throw new RangeError('a price is non-negative');
+    bid.pricePerSecond = pricePerSecond;
+    return bid;
+  }
+
   /** Deregistering a model deletes its bids too, as the contract requires. */
   deleteModel(id: string, at: bigint): ModelRecord {
     const model = this.market.models.find((candidate) => candidate.id === id.toLowerCase());

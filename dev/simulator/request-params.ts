@@ -129,3 +129,25 @@ export function parseOpenByBidBody(text: string): OpenRequest {
   const body = parseJsonObject(text, goType);
   return { duration: readDuration(body, goType), directPayment: false, failover: false };
 }
+
+/** `iterations` (1..255: how many on-hold entries the contract scans); default 1 when absent. */
+function readIterations(raw: unknown, struct: string): number {
+  if (raw === undefined || raw === null || raw === '') return 1;
+  const text = isLosslessNumber(raw) ? raw.toString() : typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (!UINT.test(text)) throw badRequest(`strconv.ParseUint: parsing "${text}": invalid syntax`);
+  const n = Number(text);
+  if (n < 1) throw badRequest(validation(struct, 'Iterations', 'gte'));
+  if (n > MAX_LIMIT) throw badRequest(validation(struct, 'Iterations', 'lte'));
+  return n;
+}
+
+/** Query of GET /blockchain/stakes/onhold. */
+export function parseIterationsQuery(query: URLSearchParams): number {
+  return readIterations(query.get('iterations'), 'QueryIterations');
+}
+
+/** Body of POST /blockchain/stakes/withdraw (`structs.WithdrawStakesReq`). */
+export function parseWithdrawBody(text: string): number {
+  const goType = 'WithdrawStakesReq';
+  return readIterations(parseJsonObject(text, goType).iterations, goType);
+}

@@ -86,7 +86,10 @@ function wire(options: SimulatorOptions, signal: AbortSignal): Wiring {
   const ledger = new SessionLedger(() => store.current);
   const control = new SimulatorControl(store, ledger);
   const chat = chatRoute({ ledger, rules: control.chatRules, queue: new SessionQueue(), held: control.held, signal });
-  const routes: Route[] = [...blockchainRoutes({ store, ledger, opens: control.opens, startedAt: Date.now() }), chat];
+  const routes: Route[] = [
+    ...blockchainRoutes({ store, ledger, opens: control.opens, wallet: control.wallet, startedAt: Date.now() }),
+    chat,
+  ];
   return { routes, control, store, authorized: authorizer(options), signal };
 }
 

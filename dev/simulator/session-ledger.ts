@@ -35,6 +35,8 @@ export const randomHex = (bytes: number): string => `0x${randomBytes(bytes).toSt
 export class SessionLedger {
   // Insertion order is opening order, which the user-sessions listing pages over.
   private readonly sessions = new Map<string, SessionRecord>();
+  /** Providers (lower-case addresses) that refuse every new session for lack of capacity. */
+  private readonly refusing = new Set<string>();
 
   constructor(
     private readonly market: () => Marketplace,
@@ -96,8 +98,19 @@ export class SessionLedger {
     return session;
   }
 
+  /** The provider refuses new sessions (true) or takes them again (false). */
+  setCapacityRefusal(provider: string, refuses: boolean): void {
+    if (refuses) this.refusing.add(provider.toLowerCase());
+    else this.refusing.delete(provider.toLowerCase());
+  }
+
+  refusingProviders(): string[] {
+    return [...this.refusing];
+  }
+
   clear(): void {
     this.sessions.clear();
+    this.refusing.clear();
   }
 
   private require(id: string): SessionRecord {
@@ -110,6 +123,8 @@ export class SessionLedger {
     // The contract refuses a zero-length session; its minimum is not enforced here so that
     // tests can open short sessions.
     if (duration <= 0n) throw serverError(NodeErrors.sessionTooShort);
+    // The node initiates with the provider before anything goes on chain: nothing is staked.
+    if (this.refusing.has(bid.provider)) throw serverError(NodeErrors.noCapacity);
     const openedAt = this.clock();
     const session: SessionRecord = {
       id: randomHex(32),

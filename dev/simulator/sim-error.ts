@@ -33,6 +33,8 @@ export const NodeErrors = {
   sessionTooShort: 'failed to send transaction: EVM error: SessionTooShort() []',
   bidNotFound: 'failed to send transaction: EVM error: BidNotFound() []',
   unknownBidProvider: 'failed to initiate session: dial tcp: missing address',
+  /** The provider refused the session at its initiation (its capacity policy said no). */
+  noCapacity: 'failed to initiate session: no capacity',
   closeUnknown: 'failed to get session report from user: session not found',
   nonceConflict: 'failed to send transaction: replacement transaction underpriced',
   unauthorized: 'unauthorized',

@@ -4,6 +4,7 @@ import { HeldResponses } from './http-io';
 import type { MarketplaceStore } from './marketplace';
 import { OpenLog, type ReceivedOpen } from './open-log';
 import type { SessionLedger, SessionRecord } from './session-ledger';
+import { type BigIntEncoding, type ReceivedWithdraw, WalletState, type WalletNumbers } from './wallet-state';
 import { WriteGate } from './write-gate';
 
 export interface CommitSessionOptions {
@@ -24,6 +25,7 @@ export class SimulatorControl {
   readonly chatRules = new ChatRules();
   readonly held = new HeldResponses();
   readonly opens = new OpenLog();
+  readonly wallet = new WalletState();
 
   constructor(
     private readonly store: MarketplaceStore,
@@ -98,6 +100,39 @@ export class SimulatorControl {
     this.store.deleteModel(modelId, this.ledger.now());
   }
 
+  /**
+   * Sets any of the wallet's money numbers (wei, may exceed 2^53): `eth`, `mor` (balance),
+   * `budget`, `supply`, `available` and `hold` (on-hold stake). Calls are counted per
+   * operation (`balance`, `budget`, `supply`, `onHold`, `withdraw`) in {@link counts}.
+   */
+  setWallet(values: Partial<WalletNumbers>): void {
+    this.wallet.set(values);
+  }
+
+  walletNumbers(): WalletNumbers {
+    return this.wallet.current;
+  }
+
+  /** Balance, budget and supply as decimal strings (`lib.BigInt`) or JSON numbers (`*big.Int`): nodes differ by build. */
+  setBigIntEncoding(encoding: BigIntEncoding): void {
+    this.wallet.setEncoding(encoding);
+  }
+
+  /** Every withdraw that landed, in order (a failed or hung one without `commit` did not). */
+  receivedWithdraws(): ReceivedWithdraw[] {
+    return this.wallet.receivedWithdraws();
+  }
+
+  /** A bid's price per second (wei); later opens on it stake by this price. */
+  setBidPrice(bidId: string, pricePerSecond: bigint): void {
+    this.store.setBidPrice(bidId, pricePerSecond);
+  }
+
+  /** Opens on the provider's bids fail with the node's "no capacity" error until turned off. */
+  setCapacityRefusal(provider: string, refuses = true): void {
+    this.ledger.setCapacityRefusal(provider, refuses);
+  }
+
   counts(): OperationCounts {
     return this.plan.counts();
   }
@@ -118,6 +153,7 @@ export class SimulatorControl {
     this.chatRules.clear();
     this.ledger.clear();
     this.opens.clear();
+    this.wallet.reset();
     this.store.reset();
     this.held.releaseAll();
   }
