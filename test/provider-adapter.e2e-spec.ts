@@ -490,6 +490,11 @@ describe('ProxyRouterAdapter against the simulator (e2e)', () => {
         adapter.walletSessions(),
         adapter.ping(UNKNOWN_ID, 1_000),
         adapter.health(),
+        adapter.balance(),
+        adapter.sessionsBudget(),
+        adapter.tokenSupply(),
+        adapter.stakesOnHold(1),
+        adapter.withdrawStakes(1),
       ];
       // At once: every call has failed before the event loop's next turn (no I/O, no timer).
       let settled = 0;

@@ -125,7 +125,8 @@ export class NoBidsAvailableError extends DomainError {
   }
 }
 
-export type WriteOperation = 'open' | 'close';
+/** The on-chain writes the gateway sends (each exactly once). */
+export type WriteOperation = 'open' | 'close' | 'withdraw';
 
 /**
  * The node refused the write because of its wallet's nonce ("replacement transaction
@@ -151,7 +152,7 @@ export type OutcomeUnknownReason = 'timeout' | 'connection_lost' | 'nonce_ambigu
  * node's view of the wallet's sessions instead.
  */
 export class OutcomeUnknownError extends ProviderTimeoutError {
-  /** `open_outcome_unknown` or `close_outcome_unknown`. */
+  /** `open_outcome_unknown`, `close_outcome_unknown` or `withdraw_outcome_unknown`. */
   override readonly code: string;
   override readonly outcomeUnknown = true;
 
@@ -159,7 +160,11 @@ export class OutcomeUnknownError extends ProviderTimeoutError {
     readonly operation: WriteOperation,
     readonly reason: OutcomeUnknownReason,
   ) {
-    super(`The outcome of the ${operation} is not known yet; the gateway is reconciling it — check GET /api/v1/session`);
+    super(
+      operation === 'withdraw'
+        ? 'The outcome of the stake withdraw is not known yet; read the on-hold stake before sending another'
+        : `The outcome of the ${operation} is not known yet; the gateway is reconciling it — check GET /api/v1/session`,
+    );
     this.code = `${operation}_outcome_unknown`;
     this.withLogFields({ reason });
   }

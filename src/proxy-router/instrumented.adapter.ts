@@ -16,6 +16,11 @@ const OPERATIONS: Method[] = [
   'walletSessions',
   'ping',
   'health',
+  'balance',
+  'sessionsBudget',
+  'tokenSupply',
+  'stakesOnHold',
+  'withdrawStakes',
 ];
 
 /** The error's stable code (docs/API.md §1: upstream_timeout, node_error, …) or "error": never a message. */

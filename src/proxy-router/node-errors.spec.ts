@@ -71,6 +71,19 @@ describe('node error classification', () => {
       expect(other).toMatchObject({ status: 502, detail: 'proxy-router could not open the session' });
     });
 
+    it('classifies a stake withdraw like the other writes, in its own words', () => {
+      expect(writeFailure('withdraw', 500, 'transaction underpriced')).toMatchObject({ operation: 'withdraw', retrySafe: true });
+      expect(writeFailure('withdraw', 500, 'already known')).toMatchObject({
+        status: 504,
+        code: 'withdraw_outcome_unknown',
+        detail: 'The outcome of the stake withdraw is not known yet; read the on-hold stake before sending another',
+      });
+      expect(writeFailure('withdraw', 500, 'execution reverted')).toMatchObject({
+        status: 502,
+        detail: 'proxy-router could not withdraw the on-hold stake',
+      });
+    });
+
     it("never puts the node's text in the detail", () => {
       const secretish = 'dial tcp 10.0.0.7:3333: connection refused';
       expect(writeFailure('open', 500, secretish).detail).not.toContain('10.0.0.7');

@@ -65,7 +65,9 @@ export function writeFailure(operation: WriteOperation, status: number, message:
     case 'bid_not_found':
       return new BidNotFoundError();
     default:
-      return new ProviderUpstreamError(`proxy-router could not ${operation} the session`);
+      return new ProviderUpstreamError(
+        operation === 'withdraw' ? 'proxy-router could not withdraw the on-hold stake' : `proxy-router could not ${operation} the session`,
+      );
   }
 }
 

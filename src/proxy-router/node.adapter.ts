@@ -6,6 +6,8 @@ import type {
   OpenByModelOptions,
   PingResult,
   RatedBid,
+  StakesOnHold,
+  WalletBalance,
   WalletReadOptions,
 } from './node.types';
 
@@ -55,6 +57,25 @@ export abstract class NodeAdapter {
    * listed above another was opened after it.
    */
   abstract walletSessions(options?: WalletReadOptions): Promise<OnChainSession[]>;
+
+  /** The node wallet's ETH and MOR balances (wei). */
+  abstract balance(): Promise<WalletBalance>;
+
+  /** Today's session budget of the chain (wei): with the supply, what an open's stake is scaled by. */
+  abstract sessionsBudget(): Promise<bigint>;
+
+  /** The MOR token supply (wei). */
+  abstract tokenSupply(): Promise<bigint>;
+
+  /** The wallet's on-hold stake, scanning `iterations` (1..255) of its on-hold entries. */
+  abstract stakesOnHold(iterations: number): Promise<StakesOnHold>;
+
+  /**
+   * Withdraws the available on-hold stake on chain (v7.11); sent exactly once. Returns the
+   * transaction hash. NonceRejectedError: refused, safe to retry. OutcomeUnknownError
+   * (`withdraw_outcome_unknown`): may have landed — read {@link stakesOnHold}, never resend blindly.
+   */
+  abstract withdrawStakes(iterations: number): Promise<string>;
 
   /**
    * A minimal streamed chat completion on the session: resolves at the first chunk or

@@ -58,6 +58,18 @@ export interface OnChainSession {
   closedAt: bigint;
 }
 
+/** The node wallet's balances, in wei. */
+export interface WalletBalance {
+  eth: bigint;
+  mor: bigint;
+}
+
+/** Stake the wallet's closes put on hold (v7.11): `available` can be withdrawn now, `hold` is still locked. */
+export interface StakesOnHold {
+  available: bigint;
+  hold: bigint;
+}
+
 /**
  * How far back a wallet read goes. The listing is read newest first (the node's `order=desc`,
  * opening order) and grows with every session ever opened, so readers say what they need.

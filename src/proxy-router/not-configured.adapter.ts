@@ -1,6 +1,6 @@
 import { ProviderNotConfiguredError } from './errors';
 import { NodeAdapter } from './node.adapter';
-import type { Bid, Model, OnChainSession, PingResult, RatedBid } from './node.types';
+import type { Bid, Model, OnChainSession, PingResult, RatedBid, StakesOnHold, WalletBalance } from './node.types';
 
 const refuse = (): Promise<never> => Promise.reject(new ProviderNotConfiguredError());
 
@@ -34,6 +34,21 @@ export class NotConfiguredNodeAdapter extends NodeAdapter {
     return refuse();
   }
   walletSessions(): Promise<OnChainSession[]> {
+    return refuse();
+  }
+  balance(): Promise<WalletBalance> {
+    return refuse();
+  }
+  sessionsBudget(): Promise<bigint> {
+    return refuse();
+  }
+  tokenSupply(): Promise<bigint> {
+    return refuse();
+  }
+  stakesOnHold(): Promise<StakesOnHold> {
+    return refuse();
+  }
+  withdrawStakes(): Promise<string> {
     return refuse();
   }
   ping(): Promise<PingResult> {

@@ -12,6 +12,8 @@ import type {
   OpenByModelOptions,
   PingResult,
   RatedBid,
+  StakesOnHold,
+  WalletBalance,
   WalletReadOptions,
 } from './node.types';
 import { type Deadlines, ProxyRouterClient, type ResilienceOptions } from './proxy-router.client';
@@ -128,6 +130,31 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
     throw this.failedWrite(request, answer, 'close');
   }
 
+  balance(): Promise<WalletBalance> {
+    return this.read('balance', NodePaths.balance(), wire.balanceFromBody);
+  }
+
+  sessionsBudget(): Promise<bigint> {
+    return this.read('sessionsBudget', NodePaths.sessionsBudget(), wire.sessionsBudgetFromBody);
+  }
+
+  tokenSupply(): Promise<bigint> {
+    return this.read('tokenSupply', NodePaths.tokenSupply(), wire.tokenSupplyFromBody);
+  }
+
+  async stakesOnHold(iterations: number): Promise<StakesOnHold> {
+    return this.read('stakesOnHold', NodePaths.stakesOnHold(checkIterations(iterations)), wire.stakesOnHoldFromBody);
+  }
+
+  async withdrawStakes(iterations: number): Promise<string> {
+    const request = post('withdrawStakes', NodePaths.withdrawStakes(), { iterations: checkIterations(iterations) });
+    const answer = await this.write(request, 'withdraw');
+    if (!isSuccess(answer)) throw this.failedWrite(request, answer, 'withdraw');
+    // The node says it was sent; a hash we cannot read leaves us not knowing what landed.
+    const lost = () => new OutcomeUnknownError('withdraw', 'unreadable_answer');
+    return this.readable(request.operation, async () => wire.txFromBody(answer.text), lost);
+  }
+
   ping(sessionId: string, timeoutMs: number): Promise<PingResult> {
     return this.pinger.run(sessionId, timeoutMs);
   }
@@ -209,6 +236,12 @@ export class ProxyRouterAdapter extends NodeAdapter implements OnModuleDestroy {
     const error = this.redaction.scrub(wire.errorMessageFromBody(answer.text));
     return { operation: request.operation, upstreamStatus: answer.status, upstreamError: error };
   }
+}
+
+/** The contract scans 1..255 on-hold entries; anything else is the caller's bug, never sent. */
+function checkIterations(iterations: number): number {
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 255) throw new RangeError('iterations must be an integer in 1..255');
+  return iterations;
 }
 
 const get = (operation: string, path: string): NodeRequest => ({ operation, method: 'GET', path });

@@ -24,6 +24,12 @@ export const NodePaths = {
   session: (sessionId: string): string => `/blockchain/sessions/${seg(sessionId)}`,
   userSessions: (user: string, p: PageRequest): string => `/blockchain/sessions/user?user=${seg(user)}&${page(p)}`,
   chat: (): string => '/v1/chat/completions',
+  // v7.11 money reads and the stake withdraw.
+  balance: (): string => '/blockchain/balance',
+  sessionsBudget: (): string => '/blockchain/sessions/budget',
+  tokenSupply: (): string => '/blockchain/token/supply',
+  stakesOnHold: (iterations: number): string => `/blockchain/stakes/onhold?iterations=${iterations}`,
+  withdrawStakes: (): string => '/blockchain/stakes/withdraw',
 } as const;
 
 /** The node's `limit` is a uint8. */

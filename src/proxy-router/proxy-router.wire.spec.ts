@@ -1,4 +1,5 @@
 import {
+  balanceFromBody,
   bidFromBody,
   bidsFromBody,
   errorMessageFromBody,
@@ -6,7 +7,11 @@ import {
   ratedBidsFromBody,
   sessionFromBody,
   sessionIdFromBody,
+  sessionsBudgetFromBody,
   sessionsFromBody,
+  stakesOnHoldFromBody,
+  tokenSupplyFromBody,
+  txFromBody,
   walletAddressFromBody,
 } from './proxy-router.wire';
 import { WireFormatError } from './wire-values';
@@ -170,6 +175,47 @@ describe('proxy-router wire → domain', () => {
       expect(sessionIdFromBody(`{"sessionID":"${SESSION_ID.toUpperCase().replace('0X', '0x')}"}`)).toBe(SESSION_ID);
       expect(walletAddressFromBody(`{"address":"${OWNER}"}`)).toBe(OWNER.toLowerCase());
       expect(() => sessionIdFromBody('{"sessionID":""}')).toThrow(WireFormatError);
+    });
+  });
+
+  describe('money (v7.11)', () => {
+    const ABOVE_2_53 = '9007199254740993'; // 2^53 + 1: JSON.parse would read 9007199254740992
+
+    it.each([
+      ['decimal strings', `"${BEYOND_2_53}"`, `"${ABOVE_2_53}"`],
+      ['JSON numbers', BEYOND_2_53, ABOVE_2_53],
+    ])('reads balance, budget and supply exactly as %s', (_, big, justAbove) => {
+      expect(balanceFromBody(`{"eth":${justAbove},"mor":${big}}`)).toEqual({ eth: 2n ** 53n + 1n, mor: 2n ** 128n - 1n });
+      expect(sessionsBudgetFromBody(`{"budget":${justAbove}}`)).toBe(2n ** 53n + 1n);
+      expect(tokenSupplyFromBody(`{"supply":${big}}`)).toBe(2n ** 128n - 1n);
+      expect(stakesOnHoldFromBody(`{"available":${justAbove},"hold":0}`)).toEqual({ available: 2n ** 53n + 1n, hold: 0n });
+    });
+
+    it.each([
+      ['a missing field', '{"eth":"1"}'],
+      ['a negative amount', '{"eth":"-1","mor":"1"}'],
+      ['a fraction', '{"eth":1.5,"mor":"1"}'],
+      ['an exponent', '{"eth":1e21,"mor":"1"}'],
+      ['a hex string', '{"eth":"0x10","mor":"1"}'],
+      ['an empty string', '{"eth":"","mor":"1"}'],
+      ['a boolean', '{"eth":true,"mor":"1"}'],
+      ['an array body', '[1,2]'],
+      ['not JSON', '<html>'],
+    ])('refuses %s in a balance', (_, body) => {
+      expect(() => balanceFromBody(body)).toThrow(WireFormatError);
+    });
+
+    it('refuses bad budget, supply and on-hold answers', () => {
+      expect(() => sessionsBudgetFromBody('{"budget":null}')).toThrow(WireFormatError);
+      expect(() => tokenSupplyFromBody('{"supply":"12abc"}')).toThrow(WireFormatError);
+      expect(() => stakesOnHoldFromBody('{"available":"1"}')).toThrow(WireFormatError);
+      expect(() => stakesOnHoldFromBody('{"available":"1","hold":" 2"}')).toThrow(WireFormatError);
+    });
+
+    it("reads a withdraw's transaction hash", () => {
+      expect(txFromBody(`{"tx":"${hex('F')}"}`)).toBe(hex('f'));
+      expect(() => txFromBody('{"tx":"0x12"}')).toThrow(WireFormatError);
+      expect(() => txFromBody('{}')).toThrow(WireFormatError);
     });
   });
 

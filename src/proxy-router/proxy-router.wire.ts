@@ -1,4 +1,4 @@
-import type { Bid, Model, OnChainSession, RatedBid } from './node.types';
+import type { Bid, Model, OnChainSession, RatedBid, StakesOnHold, WalletBalance } from './node.types';
 import {
   asAddress,
   asArray,
@@ -130,6 +130,38 @@ export function sessionIdFromBody(text: string): string {
 /** `{"address": "0x…"}` — the node's wallet. */
 export function walletAddressFromBody(text: string): string {
   return asAddress(envelope(text).address, 'address');
+}
+
+/*
+ * v7.11 money answers. Balance, budget and supply are `lib.BigInt` strings or `*big.Int`
+ * numbers depending on the node's build; asBigInt reads both exactly (docs/proxy-router.wire.yaml).
+ */
+
+/** `{"eth", "mor"}` — the node wallet's balances (wei). */
+export function balanceFromBody(text: string): WalletBalance {
+  const body = envelope(text);
+  return { eth: asBigInt(body.eth, 'eth'), mor: asBigInt(body.mor, 'mor') };
+}
+
+/** `{"budget"}` — today's session budget of the chain (wei). */
+export function sessionsBudgetFromBody(text: string): bigint {
+  return asBigInt(envelope(text).budget, 'budget');
+}
+
+/** `{"supply"}` — the MOR token supply (wei). */
+export function tokenSupplyFromBody(text: string): bigint {
+  return asBigInt(envelope(text).supply, 'supply');
+}
+
+/** `{"available", "hold"}` — the wallet's on-hold stake (wei). */
+export function stakesOnHoldFromBody(text: string): StakesOnHold {
+  const body = envelope(text);
+  return { available: asBigInt(body.available, 'available'), hold: asBigInt(body.hold, 'hold') };
+}
+
+/** `{"tx": "0x…"}` — a write's transaction hash. */
+export function txFromBody(text: string): string {
+  return asHex32(envelope(text).tx, 'tx');
 }
 
 /**
