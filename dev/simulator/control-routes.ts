@@ -127,6 +127,17 @@ function walletNumbers(b: Body): Partial<WalletNumbers> {
 
 const withdrawToWire = (w: { iterations: number; amount: bigint; tx: string }): WireObject => ({ ...w, amount: w.amount.toString() });
 
+/**
+ * The wallet's money and the marketplace's economics:
+ * - `POST wallet` `{eth?, mor?, budget?, supply?, available?, hold?}` (wei, numbers or decimal
+ *   strings) sets them and `GET wallet` reads them, as decimal strings;
+ * - `POST bigint-encoding` `{encoding: "string" | "number"}`: how balance, budget and supply are written;
+ * - `GET withdraws`: every withdraw that landed `{iterations, amount, tx}`;
+ * - `POST bids/{id}/price` `{pricePerSecond}`;
+ * - `POST providers/{address}/capacity-refusal` `{refuses?: boolean}` (default true): opens on
+ *   that provider's bids answer "failed to initiate session: no capacity".
+ * Calls of the node routes are counted as `balance`, `budget`, `supply`, `onHold`, `withdraw`.
+ */
 function moneyRoutes(control: SimulatorControl): ControlRoute[] {
   const numbersToWire = (): WireObject => Object.fromEntries(Object.entries(control.walletNumbers()).map(([k, v]) => [k, String(v)]));
   return [
