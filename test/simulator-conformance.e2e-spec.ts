@@ -443,11 +443,17 @@ describe('proxy-router simulator conforms to the wire schema', () => {
       const opened = await call('POST', template, `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 });
       expect(sim.control.getSession((opened.plain as { sessionID: string }).sessionID)?.pricePerSecond).toBe(BIG);
 
+      // Stakes follow the settable supply and budget (price × duration × supply / budget).
+      sim.control.setWallet({ supply: 10n * BIG, budget: 3n });
+      const scaled = await call('POST', template, `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 });
+      const stake = sim.control.getSession((scaled.plain as { sessionID: string }).sessionID)?.stake;
+      expect(stake).toBe((BIG * 60n * 10n * BIG) / 3n);
+
       sim.control.setCapacityRefusal(bid.provider);
       expectError(await call('POST', template, `/blockchain/bids/${bid.id}/session`, { sessionDuration: 60 }), 500, 'no capacity');
       const other = sim.marketplace.bids.find((b) => !b.isDeleted && b.provider !== bid.provider)!;
       expect((await call('POST', template, `/blockchain/bids/${other.id}/session`, { sessionDuration: 60 })).status).toBe(200);
-      expect(sim.control.sessions()).toHaveLength(2);
+      expect(sim.control.sessions()).toHaveLength(3);
     });
 
     it('the HTTP control routes set the same state', async () => {

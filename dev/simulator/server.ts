@@ -10,7 +10,8 @@ import { MarketplaceStore } from './marketplace';
 import { type MarketplaceFixture, describeMarketplace } from './marketplace-fixture';
 import { runOperation } from './operation-runner';
 import { type Route, matchRoute } from './route-types';
-import { SessionLedger } from './session-ledger';
+import { SessionLedger, systemClock } from './session-ledger';
+import { WalletState } from './wallet-state';
 import { SessionQueue } from './session-queue';
 import { NodeErrors, SimError } from './sim-error';
 import { SimulatorControl } from './simulator-control';
@@ -83,8 +84,14 @@ function requestHandler(wiring: Wiring) {
 
 function wire(options: SimulatorOptions, signal: AbortSignal): Wiring {
   const store = new MarketplaceStore(String(options.seed ?? 'morpheus-sim'));
-  const ledger = new SessionLedger(() => store.current);
-  const control = new SimulatorControl(store, ledger);
+  const wallet = new WalletState();
+  // Opens stake by the settable supply and budget, so the wallet's reads predict the stakes.
+  const ledger = new SessionLedger(
+    () => store.current,
+    systemClock,
+    () => wallet.current,
+  );
+  const control = new SimulatorControl(store, ledger, wallet);
   const chat = chatRoute({ ledger, rules: control.chatRules, queue: new SessionQueue(), held: control.held, signal });
   const routes: Route[] = [
     ...blockchainRoutes({ store, ledger, opens: control.opens, wallet: control.wallet, startedAt: Date.now() }),

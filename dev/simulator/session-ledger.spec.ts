@@ -90,4 +90,29 @@ describe('SessionLedger', () => {
     expect(ledger.get(session.id)?.closedAt).toBeGreaterThan(0n);
     expect(() => ledger.closeByNode(`0x${'00'.repeat(32)}`)).toThrow('unknown session');
   });
+  it('stakes price × duration × supply / budget, by the economics of the moment of the open', () => {
+    const market = buildMarketplace('ledger-spec');
+    let economics = { supply: 3n * TWO_POW_53, budget: 7n };
+    const ledger = new SessionLedger(
+      () => market,
+      () => 1_800_000_000n,
+      () => economics,
+    );
+    const bid = liveBidsOf(market, describeMarketplace(market).liveModelIds[0])[0];
+    expect(ledger.openByBid(bid.id, 600n).stake).toBe((bid.pricePerSecond * 600n * 3n * TWO_POW_53) / 7n);
+    economics = { supply: 1n, budget: 0n };
+    expect(errorOf(() => ledger.openByBid(bid.id, 600n)).message).toBe(NodeErrors.zeroBudget);
+  });
+
+  it("refuses opens on a refusing provider's bids with the node's capacity error, until lifted", () => {
+    const { ledger, market, fixture } = aLedger();
+    const [best, next] = liveBidsOf(market, fixture.liveModelIds[0]);
+    ledger.setCapacityRefusal(best.provider.toUpperCase().replace('0X', '0x'), true);
+    expect(errorOf(() => ledger.openByBid(best.id, 60n))).toMatchObject({ status: 500, message: NodeErrors.noCapacity });
+    expect(errorOf(() => ledger.openByModel(fixture.liveModelIds[0], 60n)).message).toBe(NodeErrors.noCapacity);
+    if (next && next.provider !== best.provider) expect(ledger.openByBid(next.id, 60n).provider).toBe(next.provider);
+    ledger.setCapacityRefusal(best.provider, false);
+    expect(ledger.openByBid(best.id, 60n).bidId).toBe(best.id);
+    expect(ledger.all()).toHaveLength(next && next.provider !== best.provider ? 2 : 1);
+  });
 });

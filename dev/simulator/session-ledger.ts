@@ -24,10 +24,18 @@ export type Clock = () => bigint;
 export const systemClock: Clock = () => BigInt(Math.floor(Date.now() / 1000));
 
 /**
- * The node stakes `price × duration × supply / today's budget`; supply/budget is a constant
- * here, chosen so a one-hour session stakes ~10^20 wei (well past 2^53, as on the real chain).
+ * The node stakes `price × duration × supply / today's budget`. The default supply/budget
+ * (wallet-state.ts) is this ratio, chosen so a one-hour session stakes ~10^20 wei (well past
+ * 2^53, as on the real chain); setting supply or budget changes the stakes of later opens.
  */
 export const STAKE_PER_COST = 400_000n;
+
+/** The chain's numbers an open's stake is scaled by. */
+export interface StakeEconomics {
+  supply: bigint;
+  budget: bigint;
+}
+const DEFAULT_ECONOMICS = (): StakeEconomics => ({ supply: STAKE_PER_COST, budget: 1n });
 
 export const randomHex = (bytes: number): string => `0x${randomBytes(bytes).toString('hex')}`;
 
@@ -41,6 +49,7 @@ export class SessionLedger {
   constructor(
     private readonly market: () => Marketplace,
     private readonly clock: Clock = systemClock,
+    private readonly economics: () => StakeEconomics = DEFAULT_ECONOMICS,
   ) {}
 
   now(): bigint {
@@ -125,6 +134,8 @@ export class SessionLedger {
     if (duration <= 0n) throw serverError(NodeErrors.sessionTooShort);
     // The node initiates with the provider before anything goes on chain: nothing is staked.
     if (this.refusing.has(bid.provider)) throw serverError(NodeErrors.noCapacity);
+    const { supply, budget } = this.economics();
+    if (budget <= 0n) throw serverError(NodeErrors.zeroBudget);
     const openedAt = this.clock();
     const session: SessionRecord = {
       id: randomHex(32),
@@ -132,7 +143,7 @@ export class SessionLedger {
       provider: bid.provider,
       modelId: bid.modelId,
       bidId: bid.id,
-      stake: bid.pricePerSecond * duration * STAKE_PER_COST,
+      stake: (bid.pricePerSecond * duration * supply) / budget,
       pricePerSecond: bid.pricePerSecond,
       closeoutReceipt: '',
       closeoutType: 0n,

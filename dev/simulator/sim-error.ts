@@ -35,6 +35,8 @@ export const NodeErrors = {
   unknownBidProvider: 'failed to initiate session: dial tcp: missing address',
   /** The provider refused the session at its initiation (its capacity policy said no). */
   noCapacity: 'failed to initiate session: no capacity',
+  /** Today's budget read as zero: the stake cannot be computed. */
+  zeroBudget: 'failed to get stake: todays budget is zero',
   closeUnknown: 'failed to get session report from user: session not found',
   nonceConflict: 'failed to send transaction: replacement transaction underpriced',
   unauthorized: 'unauthorized',

@@ -25,11 +25,11 @@ export class SimulatorControl {
   readonly chatRules = new ChatRules();
   readonly held = new HeldResponses();
   readonly opens = new OpenLog();
-  readonly wallet = new WalletState();
 
   constructor(
     private readonly store: MarketplaceStore,
     private readonly ledger: SessionLedger,
+    readonly wallet: WalletState = new WalletState(),
   ) {}
 
   /** Delay before the operation answers (for chat: before the first chunk, inside the session's turn). */
