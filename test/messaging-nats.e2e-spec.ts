@@ -303,9 +303,10 @@ describe('internal interface over NATS (e2e)', () => {
         pattern: subject,
         data: { session_id: sessionId, api_key_prefix: key.prefix, model, at: expect.any(String), ...(reason ? { reason } : {}) },
       });
-      const at = Date.parse((message.body as { data: { at: string } }).data.at);
-      expect(at).toBeGreaterThanOrEqual(since - 1_000);
-      expect(at).toBeLessThanOrEqual(Date.now() + 1_000);
+      // `at` is an ISO instant stamped after the test's action began (an ordering, not a duration).
+      const { at } = (message.body as { data: { at: string } }).data;
+      expect(new Date(at).toISOString()).toBe(at);
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(since - 1_000);
     };
 
     it('create then close: session.opened then session.closed, in order', async () => {
