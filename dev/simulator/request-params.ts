@@ -95,11 +95,16 @@ function parseJsonObject(text: string, goType: string): JsonObject {
   return value as JsonObject;
 }
 
+/** A JSON number (kept lossless) or a string, as its text: how `lib.BigInt` and the uints read either. */
+function numberText(raw: unknown): string {
+  return isLosslessNumber(raw) ? raw.toString() : typeof raw === 'string' ? raw : JSON.stringify(raw);
+}
+
 function readDuration(body: JsonObject, goType: string): bigint {
   const raw = body.sessionDuration;
   if (raw === undefined || raw === null) throw badRequest(validation(goType, 'SessionDuration', 'required'));
   // lib.BigInt takes a JSON number or a decimal string, of any size.
-  const text = isLosslessNumber(raw) ? raw.toString() : typeof raw === 'string' ? raw : JSON.stringify(raw);
+  const text = numberText(raw);
   if (!INT.test(text)) throw badRequest(`math/big: cannot unmarshal ${JSON.stringify(text)} into a *big.Int`);
   return BigInt(text);
 }
@@ -133,7 +138,7 @@ export function parseOpenByBidBody(text: string): OpenRequest {
 /** `iterations` (1..255: how many on-hold entries the contract scans); default 1 when absent. */
 function readIterations(raw: unknown, struct: string): number {
   if (raw === undefined || raw === null || raw === '') return 1;
-  const text = isLosslessNumber(raw) ? raw.toString() : typeof raw === 'string' ? raw : JSON.stringify(raw);
+  const text = numberText(raw);
   if (!UINT.test(text)) throw badRequest(`strconv.ParseUint: parsing "${text}": invalid syntax`);
   const n = Number(text);
   if (n < 1) throw badRequest(validation(struct, 'Iterations', 'gte'));
