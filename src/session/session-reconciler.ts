@@ -31,8 +31,11 @@ export class SessionReconciler {
 
   /** Settles one `opening` intent against a wallet listing (newest first, back at least to its send). */
   async reconcile(intent: Session, listing: OnChainSession[]): Promise<ReconcileResult> {
-    const owned = await this.sessions.ownedChainIds(couldHaveCreated(intent, listing).map((s) => s.id));
-    const verdict = judgeAdoption(intent, listing, owned, await this.sessions.openingIntents());
+    const candidates = couldHaveCreated(intent, listing);
+    const owned = await this.sessions.ownedChainIds(candidates.map((s) => s.id));
+    // Rivals only matter for a candidate no row owns: without one the verdict is `none`, no query needed.
+    const rivals = candidates.some((s) => !owned.has(s.id)) ? await this.sessions.openingIntents() : [];
+    const verdict = judgeAdoption(intent, listing, owned, rivals);
     if (verdict.kind === 'adopt') return (await this.adopt(intent, verdict.session)) ? 'adopted' : 'pending';
     if (!this.openTimeIsUp(intent)) return 'pending';
     const reason =
