@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { displayPrefix } from '../auth/principal';
 import type { DedicatedConnection } from '../database/dedicated-connection';
 import { Session } from './session.entity';
 import { allowedFrom, CloseReason, HELD, Mover, SessionStatus, USABLE } from './session-lifecycle';
@@ -159,7 +160,7 @@ export class SessionRows {
   /** The key's display prefix (`sk-…`), for events about rows whose key the caller does not hold. */
   async keyPrefixOf(apiKeyId: string): Promise<string> {
     const rows: { key_prefix: string }[] = await this.manager.query('SELECT key_prefix FROM api_keys WHERE id = $1', [apiKeyId]);
-    return rows[0] ? `sk-${rows[0].key_prefix}` : '';
+    return rows[0] ? displayPrefix(rows[0].key_prefix) : '';
   }
 
   /** A RETURNING row (column names) as the entity (property names); the driver already typed the values. */
