@@ -4,24 +4,11 @@
  * caller gets 401 — no paid, active session is left until the next sweep. The open is held
  * at a relay in front of the simulator while the test revokes.
  */
-import { type Simulator, startSimulator } from '../dev/simulator';
+import type { Simulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import type { TestApp } from './support/app';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import {
-  aKey,
-  gatewayEnv,
-  liveCount,
-  type NodeRelay,
-  openableModels,
-  rowsOf,
-  type SessionApi,
-  sessionApi,
-  SIMULATOR,
-  startGateway,
-  startNodeRelay,
-  waitFor,
-} from './support/kit';
+import type { TestDatabase } from './support/database';
+import { aKey, liveCount, type NodeRelay, type RelayedGateway, rowsOf, type SessionApi, startRelayedGateway, waitFor } from './support/kit';
 
 jest.setTimeout(60_000);
 
@@ -38,22 +25,14 @@ describe('a key revoked while its open is in flight (e2e)', () => {
   let gateway: TestApp;
   let http: SessionApi;
   let model: string;
+  let stack: RelayedGateway | undefined;
 
   beforeAll(async () => {
-    db = await createTestDatabase('session_revoked_open');
-    sim = await startSimulator({ ...SIMULATOR, seed: 'session-revoked-open' });
-    relay = await startNodeRelay(sim.url);
-    gateway = await startGateway(gatewayEnv(db, relay, { SESSION_OPEN_TIMEOUT_MS: '10000' }));
-    http = sessionApi(gateway.url);
-    [model] = openableModels(sim);
+    stack = await startRelayedGateway('session-revoked-open', { SESSION_OPEN_TIMEOUT_MS: '10000' });
+    ({ db, sim, relay, gateway, http } = stack);
+    [model] = stack.models;
   });
-  afterAll(async () => {
-    await gateway?.close();
-    relay?.release();
-    await relay?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   const openHeldWhile = async (meanwhile: (key: Awaited<ReturnType<typeof aKey>>) => Promise<void>) => {
     const key = await aKey(gateway);
