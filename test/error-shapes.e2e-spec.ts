@@ -133,8 +133,7 @@ describe('error shapes (e2e)', () => {
       body: {},
       headers: withId('shapes-504'),
     });
-    const deadline = Date.now() + 10_000;
-    while (sim.counts().openModel === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('the open to reach the node', () => sim.counts().openModel > 0);
 
     const ping = await http.ping(key);
     expect(ping.status).toBe(409);
