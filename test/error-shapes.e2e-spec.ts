@@ -23,6 +23,7 @@ import {
   startNodeRelay,
   type TestKey,
   waitFor,
+  UNKNOWN_OUTCOME,
 } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { freePort } from './support/process';
@@ -30,7 +31,6 @@ import { freePort } from './support/process';
 jest.setTimeout(60_000);
 
 const RATE_LIMIT = 4;
-const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
 
 type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'rate_limit_error' | 'api_error';
 

@@ -13,6 +13,7 @@ import type { TestApp } from './support/app';
 import type { TestDatabase } from './support/database';
 import {
   aKey,
+  isOpenRequest,
   liveCount,
   type NodeRelay,
   type RelayedGateway,
@@ -114,8 +115,7 @@ describe('session creates under concurrency (e2e)', () => {
     // The readers hold sessions already; the model list is cached, as in steady state.
     for (const reader of readers) expect((await http.createForModel(reader, modelY)).status).toBe(200);
     sim.control.resetCounts();
-    const isOpen = (r: { method: string; path: string }) => r.method === 'POST' && /^\/blockchain\/models\/[^/]+\/session$/.test(r.path);
-    relay.hold(isOpen);
+    relay.hold(isOpenRequest);
 
     /** What answered, in arrival order, and when the node was let go. */
     const order: string[] = [];

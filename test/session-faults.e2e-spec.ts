@@ -23,12 +23,12 @@ import {
   someKeys,
   startRelayedGateway,
   waitFor,
+  UNKNOWN_OUTCOME,
 } from './support/kit';
 
 jest.setTimeout(60_000);
 
 const OPEN_TIMEOUT_MS = 3_000;
-const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
 /** A 5xx answer (docs/API.md §1). */
 const errorBody = (detail: string, code: string) => ({ detail, error: { message: detail, type: 'api_error', param: null, code } });
 

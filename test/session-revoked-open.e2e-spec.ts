@@ -8,11 +8,20 @@ import type { Simulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import type { TestApp } from './support/app';
 import type { TestDatabase } from './support/database';
-import { aKey, liveCount, type NodeRelay, type RelayedGateway, rowsOf, type SessionApi, startRelayedGateway, waitFor } from './support/kit';
+import {
+  aKey,
+  isOpenRequest,
+  liveCount,
+  type NodeRelay,
+  type RelayedGateway,
+  rowsOf,
+  type SessionApi,
+  startRelayedGateway,
+  waitFor,
+} from './support/kit';
 
 jest.setTimeout(60_000);
 
-const isOpen = (r: { method: string; path: string }) => r.method === 'POST' && /^\/blockchain\/models\/[^/]+\/session$/.test(r.path);
 const INVALID = {
   detail: 'Invalid or expired credentials',
   error: { message: 'Invalid or expired credentials', type: 'authentication_error', param: null, code: 'invalid_credentials' },
@@ -36,7 +45,7 @@ describe('a key revoked while its open is in flight (e2e)', () => {
 
   const openHeldWhile = async (meanwhile: (key: Awaited<ReturnType<typeof aKey>>) => Promise<void>) => {
     const key = await aKey(gateway);
-    relay.hold(isOpen);
+    relay.hold(isOpenRequest);
     const create = http.createForModel(key, model, { body: { sessionDuration: 600 } });
     await waitFor('the open to be held at the node', () => relay.held() === 1, 10_000);
     await meanwhile(key);

@@ -7,7 +7,7 @@
 export { gatewayEnv, type GatewayEnvOptions } from './env';
 export { type GatewayProcess, type InProcessOptions, type ProcessOptions, settleBackground, startGateway } from './gateways';
 export { aForgedApiKey, aKey, aKeyHolder, type KeyHolder, type KeyMaker, keyStore, someKeys, type TestKey } from './keys';
-export { type NodeRelay, type RelayedRequest, startNodeRelay } from './relay';
+export { isOpenRequest, type NodeRelay, type RelayedRequest, startNodeRelay } from './relay';
 export { type RelayedGateway, startRelayedGateway } from './relayed-gateway';
 export { liveCount, rowsOf, type SessionRow } from './rows';
 export {
@@ -21,6 +21,7 @@ export {
   sessionApi,
   type SessionApi,
   type SessionCreatedBody,
+  UNKNOWN_OUTCOME,
 } from './session-api';
 export { chainNow, chainTime, HEX32, onChain, onNextOpen, openableModels, SIMULATOR, totalCalls } from './simulator';
 export { waitFor } from './wait';

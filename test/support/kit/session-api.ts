@@ -43,6 +43,9 @@ export interface ErrorFields {
   error?: any;
 }
 
+/** The detail of the 504 open_outcome_unknown answer (docs/API.md §5). */
+export const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
+
 /** Request options of the create routes: a JSON body (default `{}`), or raw text, or none. */
 export type CreateBody = { body?: unknown; rawBody?: string; headers?: Record<string, string>; noBody?: boolean };
 
