@@ -24,6 +24,7 @@ import {
   type TestKey,
   waitFor,
   UNKNOWN_OUTCOME,
+  errorBody,
 } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { freePort } from './support/process';
@@ -32,10 +33,7 @@ jest.setTimeout(60_000);
 
 const RATE_LIMIT = 4;
 
-type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'rate_limit_error' | 'api_error';
-
 /** The whole body of a plain (non-422) error answer. */
-const errorBody = (detail: string, type: ErrorType, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
 
 /** The app's JSON log lines that name this request id. */
 function linesOf(gateway: TestApp, requestId: string): { level: number; code?: string; msg: string }[] {
