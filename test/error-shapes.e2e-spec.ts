@@ -23,6 +23,8 @@ import {
   startNodeRelay,
   type TestKey,
   waitFor,
+  UNKNOWN_OUTCOME,
+  errorBody,
 } from './support/kit';
 import { gatewayClient, type GatewayClientHandle } from './support/nats';
 import { freePort } from './support/process';
@@ -30,12 +32,8 @@ import { freePort } from './support/process';
 jest.setTimeout(60_000);
 
 const RATE_LIMIT = 4;
-const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
-
-type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'rate_limit_error' | 'api_error';
 
 /** The whole body of a plain (non-422) error answer. */
-const errorBody = (detail: string, type: ErrorType, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
 
 /** The app's JSON log lines that name this request id. */
 function linesOf(gateway: TestApp, requestId: string): { level: number; code?: string; msg: string }[] {
@@ -133,8 +131,7 @@ describe('error shapes (e2e)', () => {
       body: {},
       headers: withId('shapes-504'),
     });
-    const deadline = Date.now() + 10_000;
-    while (sim.counts().openModel === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('the open to reach the node', () => sim.counts().openModel > 0);
 
     const ping = await http.ping(key);
     expect(ping.status).toBe(409);

@@ -8,13 +8,12 @@ import { type Simulator, startSimulator } from '../dev/simulator';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import { client, type JsonResponse, type TestApp } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { aKey, gatewayEnv, SIMULATOR, startGateway } from './support/kit';
+import { aKey, errorBody, gatewayEnv, SIMULATOR, startGateway } from './support/kit';
 
 jest.setTimeout(60_000);
 
 const PAGE_SIZE = 10;
 /** An error answer (docs/API.md §1). */
-const errorBody = (detail: string, type: string, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
 const UNKNOWN_ID = `0x${'cd'.repeat(32)}`;
 
 interface ModelEntry {

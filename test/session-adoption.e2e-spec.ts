@@ -26,13 +26,13 @@ import {
   startGateway,
   waitFor,
   walletIds,
+  UNKNOWN_OUTCOME,
 } from './support/kit';
 import { ensureBuilt } from './support/process';
 
 jest.setTimeout(60_000);
 
 const OPEN_TIMEOUT_MS = 3_000;
-const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
 
 const ownersOf = (db: TestDatabase, chainIds: string[]) =>
   db.query<{ chain_session_id: string }>('SELECT chain_session_id FROM sessions WHERE chain_session_id = ANY($1)', [chainIds]);

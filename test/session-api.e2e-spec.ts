@@ -26,6 +26,7 @@ import {
   type TestKey,
   totalCalls,
   waitFor,
+  errorBody,
 } from './support/kit';
 
 jest.setTimeout(60_000);
@@ -49,7 +50,6 @@ function createdAnswer(record: SessionRecord, key: TestKey, model: string, overr
   };
 }
 /** An error answer (docs/API.md §1). */
-const errorBody = (detail: string, type: string, code: string) => ({ detail, error: { message: detail, type, param: null, code } });
 const NO_KEY = errorBody('Create an API key first: POST /api/v1/auth/keys', 'invalid_request_error', 'no_api_key');
 const NO_SESSION = errorBody('No active session', 'invalid_request_error', 'no_session');
 const OPENING = errorBody(

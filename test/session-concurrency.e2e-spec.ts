@@ -8,21 +8,19 @@
  *   together (none holds a database connection meanwhile), and readiness and
  *   GET /api/v1/session for other keys answer while they are held.
  */
-import { type Simulator, startSimulator } from '../dev/simulator';
+import type { Simulator } from '../dev/simulator';
 import type { TestApp } from './support/app';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import type { TestDatabase } from './support/database';
 import {
   aKey,
-  gatewayEnv,
+  isOpenRequest,
   liveCount,
   type NodeRelay,
-  openableModels,
+  type RelayedGateway,
   rowsOf,
-  sessionApi,
-  SIMULATOR,
+  type SessionApi,
   someKeys,
-  startGateway,
-  startNodeRelay,
+  startRelayedGateway,
   waitFor,
 } from './support/kit';
 
@@ -35,25 +33,17 @@ describe('session creates under concurrency (e2e)', () => {
   let sim: Simulator;
   let relay: NodeRelay;
   let gateway: TestApp;
-  let http: ReturnType<typeof sessionApi>;
+  let http: SessionApi;
   let modelX: string;
   let modelY: string;
+  let stack: RelayedGateway | undefined;
 
   beforeAll(async () => {
-    db = await createTestDatabase('session_concurrency');
-    sim = await startSimulator({ ...SIMULATOR, seed: 'session-concurrency' });
-    relay = await startNodeRelay(sim.url);
-    gateway = await startGateway(gatewayEnv(db, relay, { DB_POOL_SIZE: String(POOL_SIZE), SESSION_OPEN_TIMEOUT_MS: '10000' }));
-    http = sessionApi(gateway.url);
-    [modelX, modelY] = openableModels(sim);
+    stack = await startRelayedGateway('session-concurrency', { DB_POOL_SIZE: String(POOL_SIZE), SESSION_OPEN_TIMEOUT_MS: '10000' });
+    ({ db, sim, relay, gateway, http } = stack);
+    [modelX, modelY] = stack.models;
   });
-  afterAll(async () => {
-    await gateway?.close();
-    relay?.release();
-    await relay?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
   beforeEach(() => sim.reset());
 
   it('50 concurrent creates for one key: one open, one session_id for all, one row', async () => {
@@ -125,8 +115,7 @@ describe('session creates under concurrency (e2e)', () => {
     // The readers hold sessions already; the model list is cached, as in steady state.
     for (const reader of readers) expect((await http.createForModel(reader, modelY)).status).toBe(200);
     sim.control.resetCounts();
-    const isOpen = (r: { method: string; path: string }) => r.method === 'POST' && /^\/blockchain\/models\/[^/]+\/session$/.test(r.path);
-    relay.hold(isOpen);
+    relay.hold(isOpenRequest);
 
     /** What answered, in arrival order, and when the node was let go. */
     const order: string[] = [];

@@ -6,31 +6,29 @@
  * The sweeper's timer is out of the way (SESSION_SWEEP_INTERVAL_S 3600): tests call sweep().
  */
 import type { DynamicModule } from '@nestjs/common';
-import { type Simulator, startSimulator } from '../dev/simulator';
+import type { Simulator } from '../dev/simulator';
 import { PROXY_ROUTER_OPTIONS } from '../src/proxy-router/proxy-router.module';
 import type { ProxyRouterAdapterOptions } from '../src/proxy-router/proxy-router.adapter';
 import { SessionSweeper } from '../src/session/session-sweeper';
 import type { TestApp } from './support/app';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import type { TestDatabase } from './support/database';
 import {
   aKey,
-  gatewayEnv,
   liveCount,
   type NodeRelay,
-  openableModels,
+  type RelayedGateway,
   rowsOf,
-  sessionApi,
+  type SessionApi,
   SIMULATOR,
   someKeys,
-  startGateway,
-  startNodeRelay,
+  startRelayedGateway,
   waitFor,
+  UNKNOWN_OUTCOME,
 } from './support/kit';
 
 jest.setTimeout(60_000);
 
 const OPEN_TIMEOUT_MS = 3_000;
-const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
 /** A 5xx answer (docs/API.md §1). */
 const errorBody = (detail: string, code: string) => ({ detail, error: { message: detail, type: 'api_error', param: null, code } });
 
@@ -47,7 +45,7 @@ describe('session faults (e2e)', () => {
   let sim: Simulator;
   let relay: NodeRelay;
   let gateway: TestApp;
-  let http: ReturnType<typeof sessionApi>;
+  let http: SessionApi;
   let models: string[];
   let modelX: string;
   let modelY: string;
@@ -62,23 +60,18 @@ describe('session faults (e2e)', () => {
   const reasonsOf = async (key: { id: string }) => (await rowsOf(db, key.id)).map((r) => [r.status, r.close_reason]);
   const withoutUpdatedAt = <T extends { updated_at: Date }>(rows: T[]) => rows.map(({ updated_at: _, ...rest }) => rest);
 
+  let stack: RelayedGateway | undefined;
+
   beforeAll(async () => {
-    db = await createTestDatabase('session_faults');
-    sim = await startSimulator({ ...SIMULATOR, seed: 'session-faults' });
-    relay = await startNodeRelay(sim.url);
-    gateway = await startGateway(gatewayEnv(db, relay, { SESSION_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS) }), {
-      extraImports: [quickCircuit],
-    });
-    http = sessionApi(gateway.url);
-    models = openableModels(sim);
+    stack = await startRelayedGateway(
+      'session-faults',
+      { SESSION_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS) },
+      { extraImports: [quickCircuit] },
+    );
+    ({ db, sim, relay, gateway, http, models } = stack);
     [modelX, modelY] = models;
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await relay?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
   beforeEach(() => sim.control.resetCounts());
   afterEach(() => {
     // Faults and latencies of one test never leak into the next (the chain state stays).

@@ -4,28 +4,24 @@
  * caller gets 401 — no paid, active session is left until the next sweep. The open is held
  * at a relay in front of the simulator while the test revokes.
  */
-import { type Simulator, startSimulator } from '../dev/simulator';
+import type { Simulator } from '../dev/simulator';
 import { ApiKeyService } from '../src/auth/api-key.service';
 import type { TestApp } from './support/app';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import type { TestDatabase } from './support/database';
 import {
   aKey,
-  gatewayEnv,
+  isOpenRequest,
   liveCount,
   type NodeRelay,
-  openableModels,
+  type RelayedGateway,
   rowsOf,
   type SessionApi,
-  sessionApi,
-  SIMULATOR,
-  startGateway,
-  startNodeRelay,
+  startRelayedGateway,
   waitFor,
 } from './support/kit';
 
 jest.setTimeout(60_000);
 
-const isOpen = (r: { method: string; path: string }) => r.method === 'POST' && /^\/blockchain\/models\/[^/]+\/session$/.test(r.path);
 const INVALID = {
   detail: 'Invalid or expired credentials',
   error: { message: 'Invalid or expired credentials', type: 'authentication_error', param: null, code: 'invalid_credentials' },
@@ -38,26 +34,18 @@ describe('a key revoked while its open is in flight (e2e)', () => {
   let gateway: TestApp;
   let http: SessionApi;
   let model: string;
+  let stack: RelayedGateway | undefined;
 
   beforeAll(async () => {
-    db = await createTestDatabase('session_revoked_open');
-    sim = await startSimulator({ ...SIMULATOR, seed: 'session-revoked-open' });
-    relay = await startNodeRelay(sim.url);
-    gateway = await startGateway(gatewayEnv(db, relay, { SESSION_OPEN_TIMEOUT_MS: '10000' }));
-    http = sessionApi(gateway.url);
-    [model] = openableModels(sim);
+    stack = await startRelayedGateway('session-revoked-open', { SESSION_OPEN_TIMEOUT_MS: '10000' });
+    ({ db, sim, relay, gateway, http } = stack);
+    [model] = stack.models;
   });
-  afterAll(async () => {
-    await gateway?.close();
-    relay?.release();
-    await relay?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   const openHeldWhile = async (meanwhile: (key: Awaited<ReturnType<typeof aKey>>) => Promise<void>) => {
     const key = await aKey(gateway);
-    relay.hold(isOpen);
+    relay.hold(isOpenRequest);
     const create = http.createForModel(key, model, { body: { sessionDuration: 600 } });
     await waitFor('the open to be held at the node', () => relay.held() === 1, 10_000);
     await meanwhile(key);

@@ -27,6 +27,9 @@ export interface NodeRelay {
   stop(): Promise<void>;
 }
 
+/** The node's open route (POST /blockchain/models/{id}/session): what tests hold to catch an open in flight. */
+export const isOpenRequest = (r: RelayedRequest): boolean => r.method === 'POST' && /^\/blockchain\/models\/[^/]+\/session$/.test(r.path);
+
 export async function startNodeRelay(targetUrl: string): Promise<NodeRelay> {
   const target = new URL(targetUrl);
   const requests: RelayedRequest[] = [];

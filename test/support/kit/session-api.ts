@@ -43,6 +43,18 @@ export interface ErrorFields {
   error?: any;
 }
 
+/** The error types of docs/API.md §1. */
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'rate_limit_error' | 'api_error';
+
+/** An error answer's whole body (docs/API.md §1). */
+export const errorBody = (detail: string, type: ErrorType, code: string) => ({
+  detail,
+  error: { message: detail, type, param: null, code },
+});
+
+/** The detail of the 504 open_outcome_unknown answer (docs/API.md §5). */
+export const UNKNOWN_OUTCOME = 'The outcome of the open is not known yet; the gateway is reconciling it — check GET /api/v1/session';
+
 /** Request options of the create routes: a JSON body (default `{}`), or raw text, or none. */
 export type CreateBody = { body?: unknown; rawBody?: string; headers?: Record<string, string>; noBody?: boolean };
 
