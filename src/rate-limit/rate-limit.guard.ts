@@ -34,12 +34,6 @@ export class RateLimitGuard implements CanActivate {
     const decision = await this.limiter.consume(budgets);
     if (decision.allowed) return true;
     this.metrics.rateLimited.inc({ transport: context.getType() });
-    if (context.getType() === 'http') {
-      context
-        .switchToHttp()
-        .getResponse<{ header(name: string, value: string): unknown }>()
-        .header('Retry-After', String(decision.retryAfterS));
-    }
     throw new RateLimitedError(decision.retryAfterS);
   }
 
