@@ -15,6 +15,7 @@ import { toApiError } from './common/api-error';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { RequestValidationError } from './common/errors';
 import { requestIdFor } from './common/request-id';
+import { notJsonIssue } from './common/validation/depth';
 import { ApiValidationPipe } from './common/validation/api-validation.pipe';
 import { AppConfig, loadConfig } from './config/app-config';
 import { setupSwagger } from './swagger';
@@ -34,7 +35,7 @@ function registerJsonParser(fastify: FastifyInstance): void {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     void parseJson(request, body as string, (error, value) => {
       if (!error) return done(null, value);
-      done(new RequestValidationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]), undefined);
+      done(new RequestValidationError([notJsonIssue('body')]), undefined);
     });
   });
 }

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Authenticator } from './authenticator';
 import { IS_PUBLIC, USER_TOKEN_ONLY } from './decorators';
-import { AuthenticationFailedError, IntrospectionBusyError, UserTokenRequiredError } from './errors';
+import { AuthenticationFailedError, UserTokenRequiredError } from './errors';
 import { attachPrincipal } from './principal-context';
 
 interface AuthenticatedRequest {
@@ -24,15 +24,7 @@ export class AuthGuard implements CanActivate {
     if (context.getType() !== 'http') throw new AuthenticationFailedError('missing');
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
-    const principal = await this.authenticator.authenticate(Array.isArray(header) ? header[0] : header).catch((error: unknown) => {
-      if (error instanceof IntrospectionBusyError) {
-        context
-          .switchToHttp()
-          .getResponse<{ header(name: string, value: string): unknown }>()
-          .header('Retry-After', String(error.retryAfterS));
-      }
-      throw error;
-    });
+    const principal = await this.authenticator.authenticate(Array.isArray(header) ? header[0] : header);
     if (principal.scheme === 'api-key' && this.reflector.getAllAndOverride<boolean>(USER_TOKEN_ONLY, targets)) {
       throw new UserTokenRequiredError();
     }

@@ -3,7 +3,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
 import { ApiError, clientErrorStatusOf, toApiError, toRpcError } from './api-error';
 import { DomainError, failureLogFields } from './errors';
-import { RateLimitedError } from './rate-limits';
 import { responseErrorCodes } from './logging.module';
 
 /**
@@ -27,9 +26,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.log(error, exception, { method: request.method, path: request.routeOptions?.url }, 'request failed');
     responseErrorCodes.set(reply.raw, error.code);
     if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer');
-    // A refusal raised past the guards (an open over OPEN_RATE_LIMIT_PER_MIN) says when to retry too.
-    if (exception instanceof RateLimitedError && !reply.hasHeader('Retry-After'))
-      reply.header('Retry-After', String(exception.retryAfterS));
+    // Every refusal that knows when to retry (rate limits, a busy identity provider) says so, wherever it was raised.
+    const retryAfterS = retryAfterOf(exception);
+    if (retryAfterS !== undefined) reply.header('Retry-After', String(retryAfterS));
     void reply.status(error.status).send(error.body);
   }
 
@@ -51,4 +50,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (error.unexpected) this.logger.error({ ...where, code: error.code, err: exception }, message);
     else this.logger.warn({ ...where, ...failureLogFields(exception) }, message);
   }
+}
+
+function retryAfterOf(exception: unknown): number | undefined {
+  if (!(exception instanceof DomainError)) return undefined;
+  const { retryAfterS } = exception as { retryAfterS?: unknown };
+  return typeof retryAfterS === 'number' ? retryAfterS : undefined;
 }

@@ -4,7 +4,7 @@ import { JsonSocket, ServerNats, type Deserializer, type NatsOptions } from '@ne
 import type { Msg } from 'nats';
 import { toRpcError } from '../common/api-error';
 import { DomainError, RequestValidationError } from '../common/errors';
-import { nestedDeeperThan, tooDeepIssue } from '../common/validation/depth';
+import { nestedDeeperThan, notJsonIssue, tooDeepIssue } from '../common/validation/depth';
 
 /** A message over MESSAGE_MAX_BYTES (docs/API.md §6). */
 export class MessageTooLargeError extends DomainError {
@@ -17,7 +17,7 @@ export class MessageTooLargeError extends DomainError {
 }
 
 const tooDeep = () => new RequestValidationError([tooDeepIssue('payload')]);
-const notJson = () => new RequestValidationError([{ loc: ['payload'], msg: 'JSON decode error', type: 'json_invalid' }]);
+const notJson = () => new RequestValidationError([notJsonIssue('payload')]);
 
 /** The part of a request packet these checks look at. */
 interface Packet {

@@ -60,7 +60,6 @@ export class Metrics {
   private sessionCounts?: Source<Record<string, number>>;
   private circuit?: Source<keyof typeof CIRCUIT_VALUE>;
   private unmatched?: Source<number>;
-  private rateLimitStoreUp?: Source<boolean | undefined>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_' });
@@ -110,7 +109,6 @@ export class Metrics {
 
   /** Registered only when there is a shared store: without REDIS_URL the series is absent, not 0. */
   sourceRateLimitStore(source: Source<boolean | undefined>): void {
-    this.rateLimitStoreUp = source;
     new Gauge({
       name: 'gateway_rate_limit_store_up',
       help: 'Whether the shared rate-limit store (Redis) answered its last call (1) or not (0)',

@@ -23,10 +23,7 @@ export class RateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const budget = this.reflector.getAllAndOverride<RateLimitBudget | boolean | undefined>(RATE_LIMITED, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const budget = this.reflector.getAllAndOverride<RateLimitBudget | undefined>(RATE_LIMITED, [context.getHandler(), context.getClass()]);
     if (!budget) return true;
     const principal = principalOf(context);
     if (!principal) return true; // unauthenticated routes are not limited here
@@ -34,12 +31,6 @@ export class RateLimitGuard implements CanActivate {
     const decision = await this.limiter.consume(budgets);
     if (decision.allowed) return true;
     this.metrics.rateLimited.inc({ transport: context.getType() });
-    if (context.getType() === 'http') {
-      context
-        .switchToHttp()
-        .getResponse<{ header(name: string, value: string): unknown }>()
-        .header('Retry-After', String(decision.retryAfterS));
-    }
     throw new RateLimitedError(decision.retryAfterS);
   }
 

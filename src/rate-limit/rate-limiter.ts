@@ -75,6 +75,11 @@ end
 return 0
 `;
 
+/** Redis with the script defined as a command: ioredis sends it by SHA (EVALSHA), the source only once. */
+type SlidingWindowRedis = Redis & {
+  slidingWindow(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<unknown>;
+};
+
 interface LocalCount {
   window: number;
   current: number;
@@ -92,7 +97,7 @@ interface LocalCount {
 export class RateLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger(RateLimiter.name);
   private readonly local = new LRUCache<string, LocalCount>({ max: 100_000, ttl: 2 * 3_600_000 });
-  private readonly redis?: Redis;
+  private readonly redis?: SlidingWindowRedis;
   private storeUp = true;
   private readonly now: Clock;
 
@@ -103,7 +108,7 @@ export class RateLimiter implements OnApplicationShutdown {
   ) {
     this.now = clock ?? Date.now;
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, {
+      const redis = new Redis(config.redisUrl, {
         lazyConnect: false,
         // Fail fast while disconnected instead of queueing: the limiter must never hold a request.
         enableOfflineQueue: false,
@@ -111,6 +116,8 @@ export class RateLimiter implements OnApplicationShutdown {
         commandTimeout: STORE_TIMEOUT_MS,
         retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       });
+      redis.defineCommand('slidingWindow', { lua: SLIDING_WINDOW_LUA });
+      this.redis = redis as SlidingWindowRedis;
       this.redis.on('error', () => this.markStore(false));
       this.redis.on('ready', () => this.markStore(true));
       metrics.sourceRateLimitStore(() => this.storeUp);
@@ -170,7 +177,7 @@ export class RateLimiter implements OnApplicationShutdown {
       args.push(budget.limit, budget.windowMs, now - window * budget.windowMs);
     }
     try {
-      const answer = await this.redis!.eval(SLIDING_WINDOW_LUA, keys.length, ...keys, ...args);
+      const answer = await this.redis!.slidingWindow(keys.length, ...keys, ...args);
       if (typeof answer !== 'number') throw new Error('unexpected rate-limit script answer');
       this.markStore(true);
       return answer;

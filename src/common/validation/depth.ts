@@ -24,3 +24,8 @@ export function nestedDeeperThan(value: unknown, max = MAX_INPUT_DEPTH): boolean
 export function tooDeepIssue(loc: string): ValidationIssue {
   return { loc: [loc], msg: `JSON nested too deeply: more than ${MAX_INPUT_DEPTH} levels`, type: 'json_invalid' };
 }
+
+/** The one issue an input that does not parse as JSON gets, at `loc`. */
+export function notJsonIssue(loc: string): ValidationIssue {
+  return { loc: [loc], msg: 'JSON decode error', type: 'json_invalid' };
+}
