@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -77,14 +77,21 @@ describe('embedded database', () => {
 
     // Root can act as another user; elsewhere there is no second user to test with.
     (process.getuid?.() === 0 ? it : it.skip)('another local user can neither read the owner record nor connect to the database', () => {
-      const intruder = spawnSync(process.execPath, ['test/fixtures/embedded-intruder.js', dataDir], {
-        cwd: ROOT,
+      // A world-readable copy: the clone (wherever CI put it) may be private to its owner.
+      const stage = mkdtempSync(join(tmpdir(), 'gw-intruder-'));
+      chmodSync(stage, 0o755);
+      const script = join(stage, 'intruder.js');
+      copyFileSync(join(ROOT, 'test/fixtures/embedded-intruder.js'), script);
+      chmodSync(script, 0o644);
+      const intruder = spawnSync(process.execPath, [script, dataDir], {
+        cwd: stage,
         env: { PATH: process.env.PATH },
         encoding: 'utf8',
         timeout: 30_000,
         uid: 65_534, // nobody
         gid: 65_534,
       });
+      rmSync(stage, { recursive: true, force: true });
       expect(intruder.stderr).toBe('');
       expect(JSON.parse(intruder.stdout)).toEqual({
         readOwnerFile: false,
